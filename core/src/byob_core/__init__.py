@@ -1,0 +1,87 @@
+"""byob: bring your own bucket. The plugin core: stores, scopes, keys and the four verbs.
+
+The public API is what `__all__` lists; plugin authors need `hookimpl`, `ProviderSpec`
+and the value types their hooks return.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+__version__ = "0.1.0"
+
+#: Marker for hook implementations: ``@byob_core.hookimpl``.
+hookimpl = pluggy.HookimplMarker("byob")
+
+from byob_core.errors import (  # noqa: E402
+    ByobError,
+    ConfigError,
+    GcError,
+    PluginError,
+    ProviderNotFoundError,
+    SigningError,
+    StoreAccessError,
+    UnknownTeamError,
+    UnsafeKeyError,
+    UnsupportedError,
+    UriError,
+)
+from byob_core.findings import Finding, Report, Status  # noqa: E402
+from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest  # noqa: E402
+from byob_core.plans import Action, Change, Plan  # noqa: E402
+from byob_core.provider import (  # noqa: E402
+    Multipart,
+    ProviderSpec,
+    ProvisionContext,
+    ValidateContext,
+)
+from byob_core.signing import (  # noqa: E402
+    CompletedPart,
+    MultipartPlan,
+    MultipartUpload,
+    Part,
+    SignedRequest,
+    SignRequest,
+    plan_multipart,
+)
+from byob_core.stores import Credentials, Store  # noqa: E402
+
+__all__ = [
+    "Action",
+    "ByobError",
+    "Change",
+    "CompletedPart",
+    "ConfigError",
+    "Credentials",
+    "DeleteBatch",
+    "DeleteResult",
+    "Entry",
+    "Finding",
+    "GcError",
+    "Kind",
+    "ListRequest",
+    "Multipart",
+    "MultipartPlan",
+    "MultipartUpload",
+    "Part",
+    "Plan",
+    "PluginError",
+    "ProviderNotFoundError",
+    "ProviderSpec",
+    "ProvisionContext",
+    "Report",
+    "SignRequest",
+    "SignedRequest",
+    "SigningError",
+    "Status",
+    "Store",
+    "StoreAccessError",
+    "UnknownTeamError",
+    "UnsafeKeyError",
+    "UnsupportedError",
+    "UriError",
+    "ValidateContext",
+    "__version__",
+    "hookimpl",
+    "plan_multipart",
+]

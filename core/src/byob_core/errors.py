@@ -1,0 +1,70 @@
+"""The one error tree of byob: every error is a `ByobError` and also the builtin it resembles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ByobError(Exception):
+    """Root of every error byob raises on purpose."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} ({self.hint})" if self.hint else message
+
+
+class UriError(ByobError, ValueError):
+    """A connection string is malformed; the message names the faulty part, never a secret."""
+
+
+class UnsafeKeyError(ByobError, ValueError):
+    """An object key would leave its store's sub-path, or is not a valid key at all."""
+
+
+class ConfigError(ByobError, ValueError):
+    """The configuration is invalid. `problems` holds every problem as (key, message)."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]], *, source: str = "") -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"{key}: {message}" if key else message for key, message in self.problems]
+        if len(lines) == 1:
+            text = f"invalid configuration{where}: {lines[0]}"
+        else:
+            text = f"invalid configuration{where} ({len(lines)} problems):\n  " + "\n  ".join(lines)
+        super().__init__(text)
+
+
+class UnknownTeamError(ByobError, LookupError):
+    """A team name that the configuration does not know."""
+
+
+class PluginError(ByobError, RuntimeError):
+    """A plugin failed to load, conflicts with another, or broke the contract."""
+
+
+class ProviderNotFoundError(ByobError, LookupError):
+    """No loaded plugin owns the store's provider."""
+
+
+class UnsupportedError(ByobError, NotImplementedError):
+    """The provider cannot do what was asked (a file store cannot sign URLs, say)."""
+
+
+class SigningError(ByobError, ValueError):
+    """A signing request is invalid: a lifetime out of bounds, an unknown method."""
+
+
+class StoreAccessError(ByobError, PermissionError):
+    """The store refused access (credentials, permissions)."""
+
+
+class GcError(ByobError, RuntimeError):
+    """Garbage collection cannot start or cannot go on safely."""

@@ -1,0 +1,133 @@
+"""The plugin contract of byob: hook specifications, and nothing else.
+
+A plugin implements any subset of these with ``@byob_core.hookimpl`` and is registered
+through the ``byob`` entry-point group. Routed hooks (everything but `byob_providers`
+and `byob_validate`) are called only on the plugin that owns the store's provider, so
+an implementation never needs to ask whether a store is its own. Every key a plugin
+receives is a full object key: the core has already resolved the scope, applied the
+store's sub-path and refused any key that would escape it.
+
+Call hooks with keyword arguments only; a hook may gain arguments in later versions,
+never lose them (an implementation may accept any subset of the arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from byob_core.findings import Finding
+    from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
+    from byob_core.plans import Plan
+    from byob_core.provider import Multipart, ProviderSpec, ProvisionContext, ValidateContext
+    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.stores import Store
+
+hookspec = pluggy.HookspecMarker("byob")
+
+
+@hookspec
+def byob_providers() -> Sequence[ProviderSpec]:
+    """Declare the providers this plugin owns.
+
+    Called once when plugins load. Return one `ProviderSpec` per provider (its name,
+    the connection-string schemes it parses, and its abilities and limits). Two plugins
+    that claim the same provider name are a load error naming both. A plugin that owns
+    no provider (an organisation-policy plugin, say) returns an empty list or does not
+    implement this hook.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_filesystem(store: Store) -> AbstractFileSystem:
+    """Return the fsspec filesystem that reaches `store` (routed to the owner).
+
+    store: the store, with its credentials.
+
+    Paths on the returned filesystem are ``store.fs_path(full_key)``
+    (``<bucket>/<full key>``). The core caches the result per store, and uses it for
+    the probe, the marker, listings without `byob_list`, and the ``byob://`` protocol.
+    Import the cloud SDK or fsspec backend inside this function, not at module level.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_provision(store: Store, context: ProvisionContext) -> Plan:
+    """Compare `store` with what SPEC §3 asks of its provider and return the plan (routed).
+
+    store: the store to provision.
+    context: ``context.apply`` is False for ``plan`` (read only, change nothing) and True
+        for ``provision`` (apply each change, and return the plan with ``applied`` set on
+        what was done); ``context.principal`` is the platform principal to grant access,
+        ``context.settings`` the provider options (lifecycle days, encryption, ...).
+
+    A second run after a successful apply must return a plan with no CREATE or UPDATE
+    change. Changes the credentials cannot make are returned as `Action.MANUAL` with the
+    steps a person runs.
+    """
+
+
+@hookspec
+def byob_validate(store: Store, context: ValidateContext) -> Iterable[Finding]:
+    """Check `store` and return one `Finding` per check.
+
+    store: the store to check.
+    context: ``context.read_only`` forbids any write; ``context.fs`` is the store's
+        filesystem; ``context.principal`` the platform principal.
+
+    Called on the plugin that owns the store's provider, and on every plugin that owns no
+    provider (policy plugins, which may add findings for any store). The core adds its
+    own checks (configuration sanity, the probe object, the marker) around these.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedRequest]:
+    """Pre-sign `requests` for `store` and return one `SignedRequest` each, in order (routed).
+
+    store: the store whose credentials sign.
+    requests: each with a full key, a method, ``expires`` (already within the provider's
+        ``max_expiry``), ``at`` (the signing time; honour it exactly, for reproducible
+        output), an optional ``user`` that goes into the URL under the provider's
+        ``user_param``, and optional content type, MD5, version and response overrides.
+
+    This is the hot path: build a signer once per store and sign many keys per call.
+    A provider that cannot sign raises `UnsupportedError`.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_multipart(store: Store) -> Multipart:
+    """Return the multipart steps (create, sign parts, complete, abort) for `store` (routed)."""
+
+
+@hookspec(firstresult=True)
+def byob_list(store: Store, request: ListRequest) -> Iterable[Entry]:
+    """List objects, noncurrent versions or multipart uploads under a prefix (routed).
+
+    store: the store to list.
+    request: ``request.kind`` says what to list, ``request.prefix`` the full key prefix,
+        ``request.start_after`` where to resume (exclusive).
+
+    Yield lazily, page by page, in ascending key order (versions and uploads: by key,
+    then as the provider orders them), so that garbage collection streams.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
+    """Delete one batch of objects or versions, or abort multipart uploads (routed).
+
+    store: the store to delete from.
+    batch: at most the provider's ``gc_batch_size`` entries of one ``batch.kind``, every
+        key already checked by the core to lie inside the store's sub-path, none of them
+        live or younger than the grace period.
+
+    Delete exactly the named entries (never by prefix) in as few calls as the provider
+    allows, and report per-key errors rather than raising for them.
+    """

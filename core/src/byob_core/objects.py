@@ -1,0 +1,64 @@
+"""What providers list and delete for garbage collection: entries, listings, batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+
+import attrs
+
+
+class Kind(enum.StrEnum):
+    """What a listing or a delete batch is about."""
+
+    OBJECTS = "objects"  # current objects
+    VERSIONS = "versions"  # noncurrent versions (and delete markers)
+    UPLOADS = "uploads"  # incomplete multipart uploads
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """One listed thing: an object, a noncurrent version, or a multipart upload.
+
+    `key` is the full object key. `version_id` is set for versions, `upload_id` for
+    uploads; `modified` is the last-modified (or upload initiation) time in UTC.
+    """
+
+    key: str
+    size: int = 0
+    modified: dt.datetime
+    etag: str | None = None
+    version_id: str | None = None
+    upload_id: str | None = None
+    is_delete_marker: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ListRequest:
+    """A listing under `prefix` (a full key prefix ending in '/', or '' for the bucket).
+
+    Providers yield entries in ascending key order, starting strictly after
+    `start_after` when it is given, and page through the provider's API lazily.
+    """
+
+    kind: Kind = attrs.field(default=Kind.OBJECTS, converter=Kind)
+    prefix: str
+    start_after: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeleteBatch:
+    """Entries to delete (or, for uploads, abort) in one provider call; never more than the
+    provider's batch size, every key already checked against the store's sub-path."""
+
+    kind: Kind = attrs.field(default=Kind.OBJECTS, converter=Kind)
+    entries: Sequence[Entry]
+
+
+@attrs.frozen(kw_only=True)
+class DeleteResult:
+    """What a batch achieved: the keys deleted, and per-key errors as (key, message)."""
+
+    deleted: Sequence[Entry] = ()
+    errors: Sequence[tuple[str, str]] = ()

@@ -1,0 +1,298 @@
+"""`PluginHost`: the plugin manager, guarded entry-point loading, provider routing, typed calls.
+
+Core code never calls ``pm.hook.<name>(...)`` loosely: it goes through the methods here,
+which route each verb to the one plugin that owns the store's provider.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+import structlog
+
+from byob_core import hookspecs
+from byob_core.errors import PluginError, ProviderNotFoundError, UnsupportedError
+from byob_core.provider import ProviderSpec
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from byob_core.findings import Finding
+    from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
+    from byob_core.plans import Plan
+    from byob_core.provider import Multipart, ProvisionContext, ValidateContext
+    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.stores import Store
+
+log = structlog.get_logger("byob.plugins")
+
+GROUP = "byob"
+BUILTIN = "file"
+_ROUTED = (
+    "byob_filesystem",
+    "byob_provision",
+    "byob_sign",
+    "byob_multipart",
+    "byob_list",
+    "byob_garbage_collect",
+)
+
+
+@attrs.frozen(kw_only=True)
+class PluginInfo:
+    """What `plugins` reports about one plugin."""
+
+    name: str
+    version: str | None
+    module: str | None
+    providers: Sequence[str] = ()
+    hooks: Sequence[str] = ()
+    error: str | None = None
+    disabled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "module": self.module,
+            "providers": list(self.providers),
+            "hooks": list(self.hooks),
+            "error": self.error,
+            "disabled": self.disabled,
+        }
+
+
+def disabled_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Plugin names listed in ``BYOB_DISABLE_PLUGINS`` (comma-separated)."""
+    raw = (os.environ if environ is None else environ).get("BYOB_DISABLE_PLUGINS", "")
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+class PluginHost:
+    """Loads plugins and routes each verb to the plugin that owns the store's provider.
+
+    >>> host = PluginHost.load(entry_points=False)
+    >>> host.spec("file").can_sign
+    False
+    """
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self._infos: dict[str, PluginInfo] = {}
+        self._specs: dict[str, ProviderSpec] = {}
+        self._owners: dict[str, str] = {}
+        self._schemes: dict[str, str] = {}
+        self._fs_cache: dict[tuple[Any, ...], AbstractFileSystem] = {}
+
+    # -- loading --------------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        *,
+        entry_points: bool = True,
+        disabled: Iterable[str] | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> PluginHost:
+        """Build a host: the built-in file provider, every ``byob`` entry point, and `extra`.
+
+        Each entry point loads on its own: one that fails is reported by name (see
+        `infos`) and the rest still work. `disabled` (default: ``BYOB_DISABLE_PLUGINS``)
+        names plugins to skip.
+        """
+        from byob_core.providers import file as file_provider
+
+        host = cls()
+        skip = disabled_from_env() if disabled is None else frozenset(disabled)
+        candidates: list[tuple[str, Any]] = []
+        if BUILTIN in skip:
+            host._infos[BUILTIN] = PluginInfo(
+                name=BUILTIN, version=_core_version(), module=file_provider.__name__, disabled=True
+            )
+        else:
+            candidates.append((BUILTIN, lambda: file_provider))
+        if entry_points:
+            for ep in sorted(metadata.entry_points(group=GROUP), key=lambda e: e.name):
+                if ep.name in skip:
+                    host._infos[ep.name] = PluginInfo(
+                        name=ep.name, version=_dist_version(ep), module=ep.value, disabled=True
+                    )
+                    continue
+                candidates.append((ep.name, _loader(ep)))
+        for name, obj in (extra or {}).items():
+            candidates.append((name, lambda obj=obj: obj))
+        for name, loader in candidates:
+            host._load_one(name, loader)
+        host.pm.check_pending()
+        host._collect_providers()
+        return host
+
+    def _load_one(self, name: str, loader: Any) -> None:
+        version = getattr(loader, "version", None)
+        module = getattr(loader, "module", None)
+        try:
+            plugin = loader()
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # a broken plugin must not take the others down
+            message = f"{type(exc).__name__}: {exc}"
+            log.warning("plugin_load_failed", plugin=name, error=message)
+            self._infos[name] = PluginInfo(name=name, version=version, module=module, error=message)
+            return
+        self._infos[name] = PluginInfo(
+            name=name,
+            version=version or (_core_version() if name == BUILTIN else None),
+            module=module or getattr(plugin, "__name__", type(plugin).__name__),
+        )
+
+    def _collect_providers(self) -> None:
+        for impl in self.pm.hook.byob_providers.get_hookimpls():
+            name = self.pm.get_name(impl.plugin) or "?"
+            try:
+                specs = list(impl.function() or ())
+            except Exception as exc:
+                raise PluginError(f"plugin {name!r} failed to declare its providers: {exc}") from exc
+            for spec in specs:
+                if not isinstance(spec, ProviderSpec):
+                    raise PluginError(f"plugin {name!r} declared {spec!r}, not a ProviderSpec")
+                other = self._owners.get(spec.name)
+                if other is not None:
+                    raise PluginError(
+                        f"provider {spec.name!r} is claimed by two plugins: {other!r} and {name!r}",
+                        hint="uninstall one of them, or disable one with BYOB_DISABLE_PLUGINS",
+                    )
+                self._owners[spec.name] = name
+                self._specs[spec.name] = spec
+                for scheme in spec.schemes:
+                    self._schemes.setdefault(scheme, spec.name)
+        for name, info in list(self._infos.items()):
+            plugin = self.pm.get_plugin(name)
+            if plugin is None:
+                continue
+            hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
+            owned = sorted(p for p, owner in self._owners.items() if owner == name)
+            self._infos[name] = attrs.evolve(info, providers=owned, hooks=hooks)
+
+    # -- introspection -------------------------------------------------------------------
+    def infos(self) -> list[PluginInfo]:
+        """Every plugin seen: loaded, failed or disabled."""
+        return [self._infos[name] for name in sorted(self._infos)]
+
+    def providers(self) -> dict[str, ProviderSpec]:
+        return dict(self._specs)
+
+    def spec(self, provider: str) -> ProviderSpec:
+        try:
+            return self._specs[provider]
+        except KeyError:
+            raise self._not_found(provider) from None
+
+    def owner(self, provider: str) -> str:
+        try:
+            return self._owners[provider]
+        except KeyError:
+            raise self._not_found(provider) from None
+
+    def _not_found(self, provider: str) -> ProviderNotFoundError:
+        failed = [i.name for i in self._infos.values() if i.error]
+        disabled = [i.name for i in self._infos.values() if i.disabled]
+        hint = f"install the plugin for {provider!r} (for example byob-{provider})"
+        if failed:
+            hint += f"; plugins that failed to load: {', '.join(failed)}"
+        if disabled:
+            hint += f"; disabled: {', '.join(disabled)}"
+        return ProviderNotFoundError(f"no plugin provides {provider!r} stores", hint=hint)
+
+    # -- routing --------------------------------------------------------------------------
+    def _route(self, hook: str, store: Store, **kwargs: Any) -> Any:
+        owner = self.owner(store.provider)
+        plugin = self.pm.get_plugin(owner)
+        kwargs["store"] = store
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            if impl.plugin is plugin:
+                return impl.function(**{name: kwargs[name] for name in impl.argnames})
+        raise UnsupportedError(
+            f"the {owner!r} plugin does not implement {hook} for {store.provider!r} stores"
+        )
+
+    def implements(self, hook: str, provider: str) -> bool:
+        plugin = self.pm.get_plugin(self.owner(provider))
+        return any(i.plugin is plugin for i in getattr(self.pm.hook, hook).get_hookimpls())
+
+    def filesystem(self, store: Store) -> AbstractFileSystem:
+        """The provider's fsspec filesystem for `store`, built once per store."""
+        cache_key = (store, store.credentials.secret_values, store.credentials.access_key)
+        fs = self._fs_cache.get(cache_key)
+        if fs is None:
+            fs = self._route("byob_filesystem", store)
+            self._fs_cache[cache_key] = fs
+        return fs
+
+    def provision(self, store: Store, context: ProvisionContext) -> Plan:
+        result: Plan = self._route("byob_provision", store, context=context)
+        return result
+
+    def validate(self, store: Store, context: ValidateContext) -> list[Finding]:
+        """Findings of the owner's checks, then those of every provider-less (policy) plugin."""
+        owner = self.pm.get_plugin(self.owner(store.provider))
+        providers = {self.pm.get_plugin(name) for name in set(self._owners.values())}
+        impls = self.pm.hook.byob_validate.get_hookimpls()
+        chosen = [i for i in impls if i.plugin is owner]
+        chosen += [i for i in impls if i.plugin not in providers]
+        kwargs = {"store": store, "context": context}
+        findings: list[Finding] = []
+        for impl in chosen:
+            name = self.pm.get_name(impl.plugin) or "?"
+            for finding in impl.function(**{k: kwargs[k] for k in impl.argnames}) or ():
+                findings.append(finding if finding.provider else attrs.evolve(finding, provider=name))
+        return findings
+
+    def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:
+        if not self.spec(store.provider).can_sign:
+            raise UnsupportedError(
+                f"{store.provider!r} stores cannot sign URLs",
+                hint="pre-signed URLs need a cloud or S3-compatible store",
+            )
+        result = list(self._route("byob_sign", store, requests=requests))
+        if len(result) != len(requests):
+            raise PluginError(
+                f"the {self.owner(store.provider)!r} plugin returned {len(result)} signed "
+                f"requests for {len(requests)} keys"
+            )
+        return result
+
+    def multipart(self, store: Store) -> Multipart:
+        result: Multipart = self._route("byob_multipart", store)
+        return result
+
+    def list(self, store: Store, request: ListRequest) -> Iterable[Entry]:
+        result: Iterable[Entry] = self._route("byob_list", store, request=request)
+        return result
+
+    def garbage_collect(self, store: Store, batch: DeleteBatch) -> DeleteResult:
+        result: DeleteResult = self._route("byob_garbage_collect", store, batch=batch)
+        return result
+
+
+def _loader(ep: metadata.EntryPoint) -> Any:
+    def load() -> Any:
+        return ep.load()
+
+    load.version = _dist_version(ep)  # type: ignore[attr-defined]
+    load.module = ep.value  # type: ignore[attr-defined]
+    return load
+
+
+def _dist_version(ep: metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
+
+def _core_version() -> str:
+    from byob_core import __version__
+
+    return __version__

@@ -1,0 +1,1 @@
+"""Providers that ship inside byob-core (only `file`, the model for plugin authors)."""

@@ -1,0 +1,50 @@
+"""The registry of secret values that must never be printed, and the redaction of text."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from urllib.parse import quote
+
+REDACTED = "***"
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+# Anything shorter is too likely to be an ordinary word to be worth redacting by value.
+_MIN_LEN = 6
+
+
+def register(values: Iterable[str | None]) -> None:
+    """Remember secret values so that `redact` removes them, raw or URL-encoded, everywhere."""
+    global _pattern
+    fresh: set[str] = set()
+    for value in values:
+        if not value or len(value) < _MIN_LEN:
+            continue
+        variants = {value, quote(value, safe=""), quote(value, safe="/"), value.replace("\n", "\\n")}
+        # A PEM key is long; its base64 body lines are what leaks in practice.
+        if "-----BEGIN" in value:
+            variants.update(line for line in value.splitlines() if len(line) >= 16)
+        fresh.update(v for v in variants if v not in _secrets)
+    if not fresh:
+        return
+    with _lock:
+        _secrets.update(fresh)
+        ordered = sorted(_secrets, key=len, reverse=True)
+        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def redact(text: str) -> str:
+    """Return `text` with every registered secret replaced by ``***``."""
+    pattern = _pattern
+    if pattern is None or not text:
+        return text
+    return pattern.sub(REDACTED, text)
+
+
+def known() -> frozenset[str]:
+    """The registered secret values (for tests that scan output)."""
+    with _lock:
+        return frozenset(_secrets)

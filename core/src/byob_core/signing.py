@@ -1,0 +1,197 @@
+"""Pre-signed requests: what a client needs to reach one object, and multipart plans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from byob_core.errors import SigningError
+
+METHODS = ("GET", "PUT", "HEAD", "DELETE")
+#: Default lifetimes (SPEC §5): reads 1 hour, writes 24 hours.
+DEFAULT_EXPIRES = {
+    "GET": dt.timedelta(hours=1),
+    "HEAD": dt.timedelta(hours=1),
+    "DELETE": dt.timedelta(hours=1),
+    "PUT": dt.timedelta(hours=24),
+}
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+#: Uploads from this size on go in parts (SPEC §5).
+MULTIPART_THRESHOLD = 2 * GiB
+MAX_OBJECT_SIZE = 5 * TiB
+MIN_PART_SIZE = 100 * MiB
+MAX_PARTS = 10_000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _method(value: str) -> str:
+    method = value.upper()
+    if method not in METHODS:
+        raise SigningError(f"cannot sign method {value!r}", hint=f"use one of {', '.join(METHODS)}")
+    return method
+
+
+@attrs.frozen(kw_only=True)
+class SignRequest:
+    """One object to sign. `key` is the full object key (sub-path already applied by the core).
+
+    `expires` and `at` are filled by the core before a plugin sees the request: the
+    lifetime (default by method) and the signing time (now, unless given for
+    reproducible output).
+    """
+
+    key: str
+    method: str = attrs.field(default="GET", converter=_method)
+    expires: dt.timedelta | None = None
+    at: dt.datetime | None = attrs.field(default=None, converter=_utc)
+    user: str | None = None
+    content_type: str | None = None
+    content_md5: str | None = None
+    version_id: str | None = None
+    #: Response header overrides (S3 ``response-content-disposition`` and the like).
+    response_headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: Extra query parameters the signature must cover (multipart ``partNumber``/``uploadId``).
+    params: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        assert self.at is not None and self.expires is not None
+        return self.at + self.expires
+
+
+@attrs.frozen(kw_only=True)
+class SignedRequest:
+    """A request a client can send without credentials: method, URL, and the headers it must send."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    expires_at: dt.datetime
+    key: str = ""
+
+    def header_lines(self) -> list[str]:
+        """The headers as ``"Key:Value"`` strings, as upload clients expect them."""
+        return [f"{name}:{value}" for name, value in self.headers.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "method": self.method,
+            "url": self.url,
+            "headers": self.header_lines(),
+            "expires_at": self.expires_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def resolve_lifetime(
+    method: str, expires: dt.timedelta | int | None, max_expiry: dt.timedelta | None
+) -> dt.timedelta:
+    """The lifetime of a signature: the given one, or the method's default, within bounds."""
+    if expires is None:
+        lifetime = DEFAULT_EXPIRES[method]
+    elif isinstance(expires, dt.timedelta):
+        lifetime = expires
+    else:
+        lifetime = dt.timedelta(seconds=int(expires))
+    if lifetime.total_seconds() < 1:
+        raise SigningError(
+            f"a signed URL must live at least 1 second, not {lifetime.total_seconds():g}",
+            hint="give --expires a positive number of seconds",
+        )
+    if max_expiry is not None and lifetime > max_expiry:
+        raise SigningError(
+            f"lifetime of {int(lifetime.total_seconds())} s exceeds the provider's limit of "
+            f"{int(max_expiry.total_seconds())} s",
+            hint=f"use at most {int(max_expiry.total_seconds())} seconds",
+        )
+    if max_expiry is None and lifetime > dt.timedelta(days=365):
+        raise SigningError("a signed URL may live at most 365 days", hint="use a shorter --expires")
+    if lifetime != dt.timedelta(seconds=int(lifetime.total_seconds())):
+        lifetime = dt.timedelta(seconds=int(lifetime.total_seconds()))
+    return lifetime
+
+
+# -- multipart -----------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Part:
+    """One part of a multipart upload; numbers start at 1."""
+
+    number: int
+    offset: int
+    size: int
+
+
+@attrs.frozen(kw_only=True)
+class MultipartPlan:
+    """How an object of `size` bytes is uploaded: in one PUT, or in parts of `part_size`."""
+
+    size: int
+    part_size: int
+    parts: Sequence[Part]
+
+    @property
+    def multipart(self) -> bool:
+        return len(self.parts) > 1 or self.size >= MULTIPART_THRESHOLD
+
+
+def plan_multipart(
+    size: int,
+    *,
+    min_part_size: int = MIN_PART_SIZE,
+    max_parts: int = MAX_PARTS,
+    max_size: int = MAX_OBJECT_SIZE,
+) -> MultipartPlan:
+    """Split `size` bytes into parts of ``max(ceil(size / max_parts), min_part_size)``.
+
+    >>> p = plan_multipart(3 * GiB)
+    >>> p.part_size == 100 * MiB, len(p.parts), p.parts[0].number
+    (True, 31, 1)
+    """
+    if size < 0:
+        raise SigningError(f"object size must not be negative, not {size}")
+    if size > max_size:
+        raise SigningError(
+            f"object of {size} bytes exceeds the largest uploadable size of {max_size} bytes"
+        )
+    part_size = max(math.ceil(size / max_parts), min_part_size)
+    count = max(1, math.ceil(size / part_size))
+    parts = tuple(
+        Part(number=i + 1, offset=i * part_size, size=min(part_size, size - i * part_size))
+        for i in range(count)
+    )
+    return MultipartPlan(size=size, part_size=part_size, parts=parts)
+
+
+@attrs.frozen(kw_only=True)
+class MultipartUpload:
+    """A multipart upload under way: the full key and the provider's upload id."""
+
+    key: str
+    upload_id: str
+
+
+@attrs.frozen(kw_only=True)
+class CompletedPart:
+    """A part the client uploaded: its number and the ETag (or Azure block id) it got back."""
+
+    number: int
+    etag: str

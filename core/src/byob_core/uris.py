@@ -1,0 +1,406 @@
+"""Connection strings (SPEC §2): parse them into a `Store`, format a `Store` back.
+
+Forms::
+
+    s3://<accessKey>:<secretKey>@<endpoint>/<bucket>[/<subpath>]?region=<r>&tls=true
+    s3://<accessKey>:<secretKey>@s3.<region>.amazonaws.com/<bucket>[/<subpath>]
+    s3://<bucket>[/<subpath>][?region=<r>]            (AWS, ambient identity)
+    az://:<urlEncodedAccountKey>@<account>/<container>[/<subpath>]
+    gs://<serviceAccountEmail>:<urlEncodedPrivateKey>@<bucket>[/<subpath>]
+    gs://<hmacAccessId>:<hmacSecret>@<bucket>[/<subpath>]
+    cw://<accessKey>:<secretKey>@cwobject.com/<bucket>[/<subpath>]?tls=true
+    file:///path/to/dir[?subpath=<subpath>]
+
+The older ``?region=<r>?tls=true`` spelling (a second ``?``) is accepted. Errors name
+the faulty part and never contain a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from urllib.parse import quote, unquote
+
+from byob_core import secrets
+from byob_core.errors import UnsafeKeyError, UriError
+from byob_core.keys import check_subpath
+from byob_core.stores import Credentials, Store
+
+SCHEMES = ("s3", "az", "gs", "cw", "file")
+
+_AWS_HOST = re.compile(
+    r"^(?:[a-z0-9.-]+\.)?s3(?:[.-](?:dualstack\.)?(?P<region>[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d))?"
+    r"\.amazonaws\.com(?:\.cn)?(?::443)?$"
+)
+_QUERY_KEYS = {
+    "region": "region",
+    "tls": "tls",
+    "forcepathstyle": "path_style",
+    "path_style": "path_style",
+    "pathstyle": "path_style",
+    "endpoint": "endpoint",
+    "subpath": "subpath",
+}
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def aws_region_of_host(host: str) -> str | None:
+    """The region an AWS S3 host names; ``us-east-1`` for the global endpoint.
+
+    Returns None when `host` is not an AWS S3 host.
+
+    >>> aws_region_of_host("s3.eu-west-1.amazonaws.com"), aws_region_of_host("s3.amazonaws.com")
+    ('eu-west-1', 'us-east-1')
+    """
+    match = _AWS_HOST.match(host.lower())
+    if match is None:
+        return None
+    return match.group("region") or "us-east-1"
+
+
+def _split(uri: str) -> tuple[str, str, str, str]:
+    """Split into scheme, raw user info (or ''), the host-and-path part, and the raw query."""
+    if not isinstance(uri, str) or "://" not in uri:
+        raise UriError(
+            "connection string has no scheme",
+            hint=f"start it with one of {', '.join(s + '://' for s in SCHEMES)}",
+        )
+    scheme, rest = uri.split("://", 1)
+    scheme = scheme.lower()
+    userinfo = ""
+    at = rest.rfind("@")
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at + 1 :]
+    query = ""
+    if "?" in rest:
+        rest, query = rest.split("?", 1)
+    return scheme, userinfo, rest, query
+
+
+def _parse_query(query: str, scheme: str) -> dict[str, str]:
+    # The documented older form separates parameters with a second '?'.
+    options: dict[str, str] = {}
+    for item in re.split(r"[?&]", query):
+        if not item:
+            continue
+        name, sep, value = item.partition("=")
+        field = _QUERY_KEYS.get(name.lower())
+        if field is None:
+            raise UriError(
+                f"unknown query parameter {name!r} in a {scheme}:// connection string",
+                hint="known parameters: region, tls, forcePathStyle, endpoint, subpath",
+            )
+        if not sep or not value:
+            raise UriError(f"query parameter {name!r} has no value", hint=f"write {name}=<value>")
+        options[field] = unquote(value)
+    return options
+
+
+def _bool(options: Mapping[str, str], name: str, default: bool) -> bool:
+    if name not in options:
+        return default
+    value = options[name].lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise UriError(f"parameter {name!r} must be true or false, not {options[name]!r}")
+
+
+def _userinfo(raw: str, scheme: str) -> tuple[str, str]:
+    if not raw:
+        return "", ""
+    if ":" not in raw:
+        raise UriError(
+            f"the user-info part of the {scheme}:// connection string has no ':'",
+            hint="write <user>:<url-encoded secret>@ before the host; URL-encode ':' and '@' in the secret",
+        )
+    user, secret = raw.split(":", 1)
+    return unquote(user), unquote(secret)
+
+
+def _host_and_path(rest: str, scheme: str, what: str) -> tuple[str, list[str]]:
+    parts = rest.split("/")
+    host = parts[0]
+    if not host:
+        raise UriError(f"the {scheme}:// connection string has no {what}", hint=f"write {scheme}://.../<{what}>")
+    return host, [p for p in parts[1:]]
+
+
+def _subpath_of(segments: list[str], scheme: str) -> str:
+    sub = "/".join(segments).strip("/")
+    try:
+        return check_subpath(unquote(sub)) if sub else ""
+    except UnsafeKeyError as exc:
+        raise UriError(f"bad sub-path in the {scheme}:// connection string: {exc}") from None
+
+
+def parse(uri: str, *, environ: Mapping[str, str] | None = None) -> Store:
+    """Parse a connection string into a `Store`.
+
+    `environ` supplies ``AWS_REGION`` for the region rule of S3-compatible stores
+    (defaults to the process environment).
+
+    >>> parse("s3://AKIA:c2Vj%2Fcm%2Bt@minio.local:9000/ml/wandb?region=us-east-1?tls=true").endpoint
+    'minio.local:9000'
+    """
+    environ = os.environ if environ is None else environ
+    scheme, raw_user, rest, query = _split(uri)
+    try:
+        user, secret = _userinfo(raw_user, scheme)
+        if secret:
+            secrets.register([secret])
+        options = _parse_query(query, scheme)
+        if scheme in ("s3", "cw"):
+            store = _parse_s3(scheme, raw_user, user, secret, rest, options, environ)
+        elif scheme == "az":
+            store = _parse_az(user, secret, rest, options)
+        elif scheme == "gs":
+            store = _parse_gs(user, secret, rest, options)
+        elif scheme == "file":
+            store = _parse_file(raw_user, rest, options)
+        else:
+            raise UriError(
+                f"unknown connection-string scheme {scheme!r}",
+                hint=f"use one of {', '.join(s + '://' for s in SCHEMES)}",
+            )
+    except UriError as exc:
+        # Belt and braces: a message built from the input must not carry its secret.
+        raise UriError(secrets.redact(str(exc.args[0])), hint=exc.hint) from None
+    except ValueError as exc:
+        raise UriError(secrets.redact(str(exc))) from None
+    return store
+
+
+def _parse_s3(
+    scheme: str,
+    raw_user: str,
+    user: str,
+    secret: str,
+    rest: str,
+    options: dict[str, str],
+    environ: Mapping[str, str],
+) -> Store:
+    creds = Credentials(access_key=user or None, secret_key=secret or None)
+    if raw_user and bool(user) != bool(secret):
+        raise UriError(
+            f"the {scheme}:// connection string has an access key without a secret key (or the reverse)",
+            hint="write <accessKey>:<url-encoded secretKey>@<endpoint>/<bucket>",
+        )
+    has_endpoint = bool(raw_user) or scheme == "cw" or "endpoint" in options
+    if not has_endpoint:
+        # s3://<bucket>[/<subpath>]: AWS with the ambient identity.
+        bucket, segments = _host_and_path(rest, scheme, "bucket")
+        return Store(
+            scheme="s3",
+            provider="aws",
+            bucket=bucket,
+            subpath=_subpath_of(segments, scheme),
+            region=options.get("region"),
+            tls=_bool(options, "tls", True),
+            path_style=_bool(options, "path_style", False),
+            credentials=creds,
+        )
+    if "endpoint" in options:
+        host = options["endpoint"]
+        bucket, segments = _host_and_path(rest, scheme, "bucket")
+    else:
+        host, segments = _host_and_path(rest, scheme, "endpoint")
+        if not segments or not segments[0]:
+            raise UriError(
+                f"the {scheme}:// connection string names no bucket after the endpoint {host!r}",
+                hint=f"write {scheme}://<accessKey>:<secretKey>@{host}/<bucket>",
+            )
+        bucket, segments = segments[0], segments[1:]
+    default_tls = True
+    if "://" in host:
+        proto, host = host.split("://", 1)
+        default_tls = proto.lower() == "https"
+    host = host.rstrip("/")
+    aws_region = aws_region_of_host(host)
+    if scheme == "cw":
+        provider = "coreweave"
+        region = options.get("region")
+        tls = _bool(options, "tls", True)
+        path_style = _bool(options, "path_style", False)
+    elif aws_region is not None:
+        provider = "aws"
+        region = options.get("region") or aws_region
+        tls = _bool(options, "tls", True)
+        path_style = _bool(options, "path_style", False)
+    else:
+        provider = "minio"
+        region = options.get("region") or environ.get("AWS_REGION") or None
+        if region is None:
+            raise UriError(
+                f"region is required for the S3-compatible endpoint {host!r}",
+                hint="add ?region=<region> (for example ?region=us-east-1) to the connection string",
+            )
+        tls = _bool(options, "tls", False if "://" not in options.get("endpoint", "") else default_tls)
+        path_style = _bool(options, "path_style", True)
+    return Store(
+        scheme=scheme,
+        provider=provider,
+        bucket=bucket,
+        subpath=_subpath_of(segments, scheme),
+        region=region,
+        endpoint=host,
+        tls=tls,
+        path_style=path_style,
+        credentials=creds,
+    )
+
+
+def _parse_az(user: str, secret: str, rest: str, options: dict[str, str]) -> Store:
+    if user:
+        raise UriError(
+            "an az:// connection string has an empty user name",
+            hint="write az://:<url-encoded account key>@<account>/<container>",
+        )
+    account, segments = _host_and_path(rest, "az", "storage account")
+    if not segments or not segments[0]:
+        raise UriError(
+            f"the az:// connection string names no container after the account {account!r}",
+            hint=f"write az://:<key>@{account}/<container>",
+        )
+    container = segments[0]
+    endpoint = options.get("endpoint")
+    tls = True
+    if endpoint and "://" in endpoint:
+        proto, endpoint = endpoint.split("://", 1)
+        tls = proto.lower() == "https"
+    return Store(
+        scheme="az",
+        provider="azure",
+        bucket=container,
+        container=container,
+        account=account,
+        subpath=_subpath_of(segments[1:], "az"),
+        endpoint=endpoint.rstrip("/") if endpoint else None,
+        tls=_bool(options, "tls", tls),
+        credentials=Credentials(account_key=secret or None),
+    )
+
+
+def _parse_gs(user: str, secret: str, rest: str, options: dict[str, str]) -> Store:
+    bucket, segments = _host_and_path(rest, "gs", "bucket")
+    if bool(user) != bool(secret):
+        raise UriError(
+            "the gs:// connection string has a user without a key (or the reverse)",
+            hint="write gs://<serviceAccountEmail>:<url-encoded private key>@<bucket>",
+        )
+    service_account = None
+    creds = Credentials()
+    if user and "@" in user:
+        service_account = user
+        creds = Credentials(private_key=secret)
+    elif user:
+        creds = Credentials(access_key=user, secret_key=secret)
+    endpoint = options.get("endpoint")
+    tls = True
+    if endpoint and "://" in endpoint:
+        proto, endpoint = endpoint.split("://", 1)
+        tls = proto.lower() == "https"
+    return Store(
+        scheme="gs",
+        provider="gcp",
+        bucket=bucket,
+        subpath=_subpath_of(segments, "gs"),
+        service_account=service_account,
+        endpoint=endpoint.rstrip("/") if endpoint else None,
+        tls=_bool(options, "tls", tls),
+        credentials=creds,
+    )
+
+
+def _parse_file(raw_user: str, rest: str, options: dict[str, str]) -> Store:
+    if raw_user:
+        raise UriError("a file:// connection string takes no user info")
+    path = unquote(rest)
+    if not path.startswith("/"):
+        if path.startswith("~"):
+            path = os.path.expanduser(path)
+        else:
+            raise UriError(
+                "a file:// connection string needs an absolute directory",
+                hint="write file:///absolute/path/to/dir (three slashes)",
+            )
+    path = path.rstrip("/") or "/"
+    return Store(
+        scheme="file",
+        provider="file",
+        bucket=path,
+        subpath=_subpath_of([options["subpath"]], "file") if "subpath" in options else "",
+    )
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the verb is the point
+    """Format `store` as a connection string; `parse(format(s))` gives back an equal store.
+
+    With ``redact=True`` secrets are written as ``***`` (for display).
+    """
+
+    def secret(value: str | None) -> str:
+        return "***" if redact and value else _q(value or "")
+
+    creds = store.credentials
+    sub = "/" + quote(store.subpath, safe="/") if store.subpath else ""
+    if store.provider == "file":
+        query = f"?subpath={_q(store.subpath)}" if store.subpath else ""
+        return f"file://{quote(store.bucket, safe='/~')}{query}"
+    if store.provider == "azure":
+        user = f":{secret(creds.account_key)}@" if creds.account_key else ""
+        params = []
+        if store.endpoint:
+            params.append(f"endpoint={_q(store.endpoint_url or '')}")
+        query = "?" + "&".join(params) if params else ""
+        return f"az://{user}{store.account}/{store.container}{sub}{query}"
+    if store.provider == "gcp":
+        if store.service_account and creds.private_key:
+            user = f"{store.service_account}:{secret(creds.private_key)}@"
+        elif creds.access_key:
+            user = f"{_q(creds.access_key)}:{secret(creds.secret_key)}@"
+        else:
+            user = ""
+        params = []
+        if store.endpoint:
+            params.append(f"endpoint={_q(store.endpoint_url or '')}")
+        query = "?" + "&".join(params) if params else ""
+        return f"gs://{user}{store.bucket}{sub}{query}"
+    if store.provider in ("aws", "minio", "coreweave"):
+        user = ""
+        if creds.access_key or creds.secret_key:
+            user = f"{_q(creds.access_key or '')}:{secret(creds.secret_key)}@"
+        params: list[str] = []
+        if store.provider == "aws" and not store.endpoint:
+            if store.region:
+                params.append(f"region={store.region}")
+            if user:
+                host = f"s3.{store.region}.amazonaws.com" if store.region else "s3.amazonaws.com"
+                return f"s3://{user}{host}/{store.bucket}{sub}" + (
+                    f"?region={store.region}" if store.region else ""
+                )
+            if not store.tls:
+                params.append("tls=false")
+            if store.path_style:
+                params.append("forcePathStyle=true")
+            return f"s3://{store.bucket}{sub}" + ("?" + "&".join(params) if params else "")
+        host = store.endpoint or ""
+        if store.region:
+            params.append(f"region={store.region}")
+        params.append(f"tls={'true' if store.tls else 'false'}")
+        default_path_style = store.provider == "minio"
+        if store.path_style != default_path_style:
+            params.append(f"forcePathStyle={'true' if store.path_style else 'false'}")
+        if not user:
+            # A custom endpoint without keys: ambient credentials, endpoint as a parameter.
+            params.insert(0, f"endpoint={_q(host)}")
+            return f"{store.scheme}://{store.bucket}{sub}?" + "&".join(params)
+        return f"{store.scheme}://{user}{host}/{store.bucket}{sub}?" + "&".join(params)
+    raise UriError(f"cannot format a store of provider {store.provider!r} as a connection string")
