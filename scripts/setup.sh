@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up a development environment from a fresh clone: a virtualenv in .venv with
+# byob-core and every plugin installed editable, the test and benchmark tools, and the
+# local cloud stand-ins (moto server, fake-gcs-server, gcp-storage-emulator, Azurite).
+# Safe to run again; it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+
+packages=(-e ./core)
+for plugin in byob-aws byob-minio byob-gcp byob-azure; do
+  if [ -f "plugins/$plugin/pyproject.toml" ]; then
+    packages+=(-e "./plugins/$plugin[test]")
+  fi
+done
+.venv/bin/python -m pip install --quiet "${packages[@]}" -r requirements-dev.txt
+
+# Azurite (Azure Blob stand-in) from the npm registry, kept out of the tree git sees.
+if [ ! -x .cache/node/node_modules/.bin/azurite-blob ]; then
+  mkdir -p .cache/node
+  (cd .cache/node && npm install --silent --no-audit --no-fund --prefix . azurite@3 >/dev/null)
+fi
+echo "setup done: .venv ready; run .venv/bin/python -m byob_core --help"
