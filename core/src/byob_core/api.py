@@ -1,0 +1,447 @@
+"""`Byob`: the library API behind the CLI and ``byob://``. One object per configuration.
+
+>>> b = Byob.from_env(environ={"BYOB_DATA_DIR": "/tmp/byob-doc"})
+>>> b.locate("kappa", "runs/a.bin")[1]
+'runs/a.bin'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import structlog
+
+from byob_core import config as config_mod
+from byob_core import keys
+from byob_core.config import Config, Resolution
+from byob_core.errors import ByobError
+from byob_core.findings import Finding, Report, Status
+from byob_core.plans import Action, Change, Plan
+from byob_core.plugins import PluginHost
+from byob_core.provider import ProvisionContext, ValidateContext
+from byob_core.signing import (
+    CompletedPart,
+    MultipartPlan,
+    MultipartUpload,
+    SignedRequest,
+    SignRequest,
+    plan_multipart,
+    resolve_lifetime,
+    utcnow,
+)
+from byob_core.stores import Store
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from byob_core.gc import GcOptions, GcReport
+
+log = structlog.get_logger("byob")
+
+MARKER_KEY = f"{keys.RESERVED}/store.json"
+PROBE_PREFIX = f"{keys.RESERVED}/probe"
+
+
+@attrs.frozen(kw_only=True)
+class Marker:
+    """What provisioning leaves inside a store's sub-path: which scope and team it serves."""
+
+    scope: str
+    team: str | None
+    identity: Mapping[str, Any]
+    created_at: str
+
+    @classmethod
+    def for_store(cls, store: Store, resolution: Resolution) -> Marker:
+        return cls(
+            scope=resolution.scope,
+            team=resolution.team if resolution.scope == "team" else None,
+            identity=store_identity(store),
+            created_at=utcnow().isoformat().replace("+00:00", "Z"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({"byob": 1, **attrs.asdict(self)}, indent=2, sort_keys=True)
+
+
+def store_identity(store: Store) -> dict[str, Any]:
+    """The fields that make a store the same place; compared against markers."""
+    return {
+        "provider": store.provider,
+        "bucket": store.bucket,
+        "subpath": store.subpath,
+        "endpoint": store.endpoint,
+        "account": store.account,
+    }
+
+
+class Byob:
+    """Everything byob does, for one configuration and one set of plugins."""
+
+    def __init__(self, config: Config, host: PluginHost | None = None) -> None:
+        self.config = config
+        self.host = host if host is not None else PluginHost.load()
+
+    @classmethod
+    def from_env(
+        cls,
+        config_path: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        host: PluginHost | None = None,
+    ) -> Byob:
+        """Load the configuration (``config_path``, else ``BYOB_CONFIG``, else the default)."""
+        return cls(config_mod.load(config_path, environ=environ), host)
+
+    # -- addressing ---------------------------------------------------------------------
+    def resolve(self, team: str | None = None) -> Resolution:
+        """The store that serves `team` (its team store, else the instance store)."""
+        return self.config.resolve(team)
+
+    def locate(self, team: str | None, key: str) -> tuple[Resolution, str]:
+        """The resolution for `team` and the full object key of `key` in its store."""
+        where = self.resolve(team)
+        return where, keys.join(where.store.subpath, key)
+
+    def filesystem(self, store: Store) -> AbstractFileSystem:
+        return self.host.filesystem(store)
+
+    # -- sign ---------------------------------------------------------------------------
+    def sign(
+        self,
+        keys_: Iterable[str],
+        *,
+        team: str | None = None,
+        method: str = "GET",
+        expires: dt.timedelta | int | None = None,
+        user: str | None = None,
+        at: dt.datetime | None = None,
+        **extra: Any,
+    ) -> list[SignedRequest]:
+        """Pre-sign one request per key, in order (defaults: 1 h for reads, 24 h for PUT).
+
+        `extra` goes into each `SignRequest` (content_type, content_md5, version_id,
+        response_headers). Every key passes the sub-path prefix and the escape guard.
+        """
+        where = self.resolve(team)
+        store = where.store
+        spec = self.host.spec(store.provider)
+        probe = SignRequest(key="-", method=method)
+        lifetime = resolve_lifetime(probe.method, expires, spec.max_expiry)
+        when = at if at is not None else utcnow()
+        requests = [
+            SignRequest(
+                key=keys.join(store.subpath, key),
+                method=probe.method,
+                expires=lifetime,
+                at=when,
+                user=user,
+                **extra,
+            )
+            for key in keys_
+        ]
+        if not requests:
+            return []
+        return self.host.sign(store, requests)
+
+    # -- multipart ------------------------------------------------------------------------
+    def upload_plan(self, size: int, *, team: str | None = None) -> MultipartPlan:
+        """How an object of `size` bytes is uploaded to `team`'s store (SPEC §5)."""
+        spec = self.host.spec(self.resolve(team).store.provider)
+        return plan_multipart(size, min_part_size=spec.min_part_size, max_parts=spec.max_parts)
+
+    def create_upload(
+        self, key: str, *, team: str | None = None, content_type: str | None = None
+    ) -> MultipartUpload:
+        where, full = self.locate(team, key)
+        return self.host.multipart(where.store).create(full, content_type=content_type)
+
+    def sign_parts(
+        self,
+        upload: MultipartUpload,
+        parts: Sequence[tuple[int, str | None]],
+        *,
+        team: str | None = None,
+        expires: dt.timedelta | int | None = None,
+        at: dt.datetime | None = None,
+        user: str | None = None,
+    ) -> list[SignedRequest]:
+        store = self._upload_store(upload, team)
+        spec = self.host.spec(store.provider)
+        for number, _ in parts:
+            if not 1 <= number <= spec.max_parts:
+                raise ByobError(f"part number {number} is outside 1..{spec.max_parts}")
+        lifetime = resolve_lifetime("PUT", expires, spec.max_expiry)
+        return self.host.multipart(store).sign_parts(
+            upload, parts, expires=lifetime, at=at or utcnow(), user=user
+        )
+
+    def complete_upload(
+        self, upload: MultipartUpload, parts: Sequence[CompletedPart], *, team: str | None = None
+    ) -> None:
+        store = self._upload_store(upload, team)
+        self.host.multipart(store).complete(upload, sorted(parts, key=lambda p: p.number))
+
+    def abort_upload(self, upload: MultipartUpload, *, team: str | None = None) -> None:
+        self.host.multipart(self._upload_store(upload, team)).abort(upload)
+
+    def _upload_store(self, upload: MultipartUpload, team: str | None) -> Store:
+        store = self.resolve(team).store
+        keys.relative(store.subpath, upload.key) if store.subpath else keys.check(upload.key)
+        return store
+
+    # -- provision ------------------------------------------------------------------------
+    def _provision_context(self, where: Resolution, apply: bool) -> ProvisionContext:
+        store = where.store
+        return ProvisionContext(
+            apply=apply,
+            principal=self.config.principals.for_provider(store.provider),
+            deployment=self.config.deployment,
+            team=where.team,
+            settings=dict(store.options),
+        )
+
+    def plan(self, team: str | None = None) -> Plan:
+        """What `provision` would change; changes nothing."""
+        return self._provision(team, apply=False)
+
+    def provision(self, team: str | None = None) -> Plan:
+        """Apply the plan, then leave the marker recording which scope and team the store serves."""
+        return self._provision(team, apply=True)
+
+    def _provision(self, team: str | None, *, apply: bool) -> Plan:
+        where = self.resolve(team)
+        store = where.store
+        if apply:
+            self._refuse_foreign_marker(where)
+        plan = self.host.provision(store, self._provision_context(where, apply))
+        marker_change = self._marker_change(where, apply=apply)
+        log.info(
+            "provision" if apply else "plan",
+            store=store.display,
+            team=where.team,
+            changes=len([c for c in plan.changes if c.action is not Action.NONE]),
+        )
+        return attrs.evolve(plan, changes=[*plan.changes, marker_change], applied=apply, team=where.team)
+
+    def read_marker(self, store: Store) -> Marker | None:
+        fs = self.filesystem(store)
+        path = store.fs_path(keys.join(store.subpath, MARKER_KEY, allow_reserved=True))
+        try:
+            raw = fs.cat_file(path)
+        except FileNotFoundError:
+            return None
+        try:
+            data = json.loads(raw)
+            return Marker(
+                scope=data["scope"],
+                team=data.get("team"),
+                identity=data.get("identity", {}),
+                created_at=data.get("created_at", ""),
+            )
+        except (ValueError, KeyError, TypeError):
+            return Marker(scope="?", team=None, identity={}, created_at="")
+
+    def _marker_conflict(self, where: Resolution, marker: Marker) -> str | None:
+        wanted_team = where.team if where.scope == "team" else None
+        if (marker.scope, marker.team) != (where.scope, wanted_team):
+            serving = f"team {marker.team!r}" if marker.scope == "team" else "the instance"
+            return (
+                f"this bucket and sub-path already serve {serving}; attaching them to "
+                + (f"team {where.team!r}" if where.scope == "team" else "the instance")
+                + " calls for a migration, not a configuration change"
+            )
+        mine = store_identity(where.store)
+        theirs = {k: marker.identity.get(k) for k in mine}
+        if marker.identity and theirs != mine:
+            changed = sorted(k for k in mine if theirs[k] != mine[k])
+            return (
+                f"the configured store no longer matches the marker it finds ({', '.join(changed)} "
+                "differ); a team store cannot be changed after the team is created: this calls "
+                "for a migration"
+            )
+        return None
+
+    def _refuse_foreign_marker(self, where: Resolution) -> None:
+        marker = self.read_marker(where.store)
+        if marker is not None:
+            conflict = self._marker_conflict(where, marker)
+            if conflict:
+                raise ByobError(conflict, hint="use a distinct sub-path, or migrate the data")
+
+    def _marker_change(self, where: Resolution, *, apply: bool) -> Change:
+        store = where.store
+        marker = self.read_marker(store)
+        wanted = Marker.for_store(store, where)
+        if marker is not None and self._marker_conflict(where, marker) is None:
+            return Change(
+                name="marker",
+                action=Action.NONE,
+                summary=f"marker {MARKER_KEY} records scope {marker.scope}",
+                current=attrs.asdict(marker),
+                desired=attrs.asdict(marker),
+            )
+        applied = False
+        if apply:
+            fs = self.filesystem(store)
+            path = store.fs_path(keys.join(store.subpath, MARKER_KEY, allow_reserved=True))
+            fs.pipe_file(path, wanted.to_json().encode())
+            applied = True
+        return Change(
+            name="marker",
+            action=Action.CREATE,
+            summary=f"write marker {MARKER_KEY} recording scope {where.scope}"
+            + (f" and team {where.team}" if where.scope == "team" else ""),
+            current=attrs.asdict(marker) if marker else None,
+            desired=attrs.asdict(wanted),
+            applied=applied,
+        )
+
+    # -- validate -------------------------------------------------------------------------
+    def validate(self, team: str | None = None, *, read_only: bool = False) -> Report:
+        """Run the core's checks and every applicable plugin's; see `Report.ok`."""
+        where = self.resolve(team)
+        store = where.store
+        findings: list[Finding] = list(self._config_findings(where))
+        try:
+            fs = self.filesystem(store)
+        except ByobError:
+            raise
+        except Exception as exc:
+            findings.append(
+                Finding.failed(
+                    "core.filesystem",
+                    f"cannot open the store: {type(exc).__name__}: {exc}",
+                    hint="check the credentials and endpoint",
+                )
+            )
+            return Report(store=store, findings=findings, team=where.team)
+        context = ValidateContext(
+            read_only=read_only,
+            principal=self.config.principals.for_provider(store.provider),
+            deployment=self.config.deployment,
+            team=where.team,
+            fs=fs,
+        )
+        findings.extend(self.host.validate(store, context))
+        findings.append(self._marker_finding(where))
+        findings.extend(self._probe(store, fs, read_only=read_only))
+        return Report(store=store, findings=[_tag(f) for f in findings], team=where.team)
+
+    def _config_findings(self, where: Resolution) -> Iterable[Finding]:
+        store = where.store
+        if store.subpath:
+            yield Finding.passed("core.subpath", f"objects are kept under sub-path {store.subpath!r}")
+        else:
+            yield Finding.warned(
+                "core.subpath",
+                "no sub-path: objects are written at the bucket root",
+                hint="set subpath so that byob never writes at the root of the bucket",
+            )
+        sharing = self.config.sharing(store)
+        if sharing:
+            yield Finding.warned(
+                "core.shared",
+                f"bucket and sub-path are shared with {', '.join(sharing)}",
+                hint="give each store a distinct sub-path so their objects stay apart",
+            )
+        else:
+            yield Finding.passed("core.shared", "no other store shares this bucket and sub-path")
+
+    def _marker_finding(self, where: Resolution) -> Finding:
+        try:
+            marker = self.read_marker(where.store)
+        except Exception as exc:
+            return Finding.failed(
+                "core.marker", f"cannot read the marker: {type(exc).__name__}: {exc}",
+                hint="check read permissions on the store",
+            )
+        if marker is None:
+            return Finding.warned(
+                "core.marker",
+                "no byob marker in the store: it was not provisioned by byob",
+                hint="run `python -m byob_core provision` to record which scope it serves",
+            )
+        conflict = self._marker_conflict(where, marker)
+        if conflict:
+            return Finding.failed("core.marker", conflict, hint="migrate the data to a new store")
+        return Finding.passed("core.marker", f"marker matches: scope {marker.scope}")
+
+    def _probe(self, store: Store, fs: AbstractFileSystem, *, read_only: bool) -> list[Finding]:
+        checks = ("write", "read", "list", "delete")
+        if read_only:
+            return [Finding.skipped(f"core.probe.{c}", "read-only validation") for c in checks]
+        key = keys.join(store.subpath, f"{PROBE_PREFIX}/{uuid.uuid4().hex}", allow_reserved=True)
+        path = store.fs_path(key)
+        payload = b"byob probe " + uuid.uuid4().hex.encode()
+        findings: list[Finding] = []
+        written = False
+
+        def step(check: str, action: Any) -> bool:
+            try:
+                outcome = action()
+            except Exception as exc:
+                findings.append(
+                    Finding.failed(
+                        f"core.probe.{check}",
+                        f"probe {check} failed: {type(exc).__name__}: {exc}",
+                        hint="grant byob read, write, list and delete on the sub-path",
+                    )
+                )
+                return False
+            if outcome is not True:
+                findings.append(
+                    Finding.failed(f"core.probe.{check}", f"probe {check} failed: {outcome}")
+                )
+                return False
+            findings.append(Finding.passed(f"core.probe.{check}", f"probe object {check} succeeded"))
+            return True
+
+        try:
+            written = step("write", lambda: fs.pipe_file(path, payload) or True)
+            if written:
+                step("read", lambda: fs.cat_file(path) == payload or "read back different bytes")
+                parent = path.rsplit("/", 1)[0]
+                step(
+                    "list",
+                    lambda: any(p.rstrip("/").endswith(key) for p in fs.ls(parent, detail=False))
+                    or "the probe object is missing from the listing",
+                )
+        finally:
+            if written:
+                ok = step("delete", lambda: fs.rm_file(path) or True)
+                if not ok:
+                    log.warning("probe_cleanup_failed", store=store.display, key=key)
+        done = {f.check for f in findings}
+        findings += [
+            Finding.skipped(f"core.probe.{c}", "skipped: an earlier probe step failed")
+            for c in checks
+            if f"core.probe.{c}" not in done
+        ]
+        return findings
+
+    # -- garbage collection ---------------------------------------------------------------
+    def gc(
+        self, live: Iterable[str], *, team: str | None = None, options: GcOptions | None = None, **kw: Any
+    ) -> GcReport:
+        """Collect garbage in `team`'s store: delete what `live` does not name (see `byob_core.gc`)."""
+        from byob_core import gc
+
+        store = self.resolve(team).store
+        opts = options if options is not None else gc.GcOptions()
+        if opts.journal is None:
+            opts = attrs.evolve(opts, journal=self.config.data_dir / "gc-journal")
+        return gc.collect(self.host, store, live, opts, **kw)
+
+
+def _tag(finding: Finding) -> Finding:
+    return finding if finding.provider else attrs.evolve(finding, provider="core")
+
+
+__all__ = ["Byob", "Marker", "Status"]

@@ -1,0 +1,517 @@
+"""Configuration: one TOML file (``--config PATH``, else ``BYOB_CONFIG``) plus the environment.
+
+```toml
+deployment = "self-managed"          # or "dedicated", "saas"
+cloud = "aws"                        # where the instance runs (default: its store's cloud)
+
+[platform]                           # principals that get access (defaults by deployment)
+aws_principal = "arn:aws:iam::123456789012:role/wandb"
+gcp_service_account = "wandb@project.iam.gserviceaccount.com"
+
+[instance]
+store = "s3://acme-ml/wandb"
+
+[teams.omega]                        # a team store: a connection string or a table
+provider = "aws"
+bucket = "omega-ml"
+subpath = "wandb"
+kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/..."
+```
+
+``GORILLA_SUPPORTED_FILE_STORES`` (comma-separated connection strings) is the
+instance's allow-list of cross-cloud and S3-compatible stores. Every problem in a file
+is reported at once, each with the key that holds it. With no configuration at all the
+instance store is a ``file`` store under the local data directory (`data_dir`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from byob_core import keys, secrets, uris
+from byob_core.errors import ConfigError, UnsafeKeyError, UriError
+from byob_core.stores import CREDENTIAL_FIELDS, PROVIDERS, S3_PROVIDERS, Credentials, Store
+
+DEPLOYMENTS = ("self-managed", "dedicated", "saas")
+CLOUDS = ("aws", "gcp", "azure")
+STORE_FIELDS = (
+    "scheme",
+    "provider",
+    "bucket",
+    "subpath",
+    "region",
+    "endpoint",
+    "tls",
+    "path_style",
+    "account",
+    "container",
+    "service_account",
+    "kms_key_arn",
+    "tenant_id",
+    "client_id",
+)
+#: The name that addresses the instance store where a team name is expected (byob://_instance/...).
+INSTANCE = "_instance"
+_TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+#: Platform principals by deployment (SPEC §3). A self-managed instance names its own.
+DEFAULT_PRINCIPALS: Mapping[str, Mapping[str, str]] = {
+    "saas": {
+        "aws_principal": "arn:aws:iam::725579432336:role/WandbIntegration",
+        "gcp_service_account": "wandb-integration@wandb-production.iam.gserviceaccount.com",
+    },
+    "dedicated": {
+        "aws_principal": "arn:aws:iam::830241207209:root",
+        "gcp_service_account": "deploy@wandb-production.iam.gserviceaccount.com",
+    },
+    "self-managed": {},
+}
+_PLATFORM_FIELDS = ("aws_principal", "gcp_service_account", "azure_oidc_issuer")
+_TOP_FIELDS = ("deployment", "cloud", "data_dir", "platform", "instance", "teams", "organization")
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where byob keeps local state: ``BYOB_DATA_DIR``, else ``$XDG_DATA_HOME/byob``,
+    else ``~/.local/share/byob``. The embedded default store lives in its ``store`` folder."""
+    env = os.environ if environ is None else environ
+    if env.get("BYOB_DATA_DIR"):
+        return Path(env["BYOB_DATA_DIR"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "byob"
+
+
+@attrs.frozen(kw_only=True)
+class Principals:
+    """Who the platform is at each cloud: the identity that provisioning grants access to."""
+
+    aws_principal: str | None = None
+    gcp_service_account: str | None = None
+    azure_oidc_issuer: str | None = None
+
+    def for_provider(self, provider: str) -> str | None:
+        if provider in S3_PROVIDERS:
+            return self.aws_principal
+        if provider == "gcp":
+            return self.gcp_service_account
+        if provider == "azure":
+            return self.azure_oidc_issuer
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class Resolution:
+    """Which store serves a team: `scope` is ``"team"`` or ``"instance"``."""
+
+    team: str | None
+    scope: str
+    store: Store
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """A loaded, checked configuration."""
+
+    deployment: str = "self-managed"
+    cloud: str | None = None
+    instance: Store | None
+    teams: Mapping[str, Store] = attrs.field(factory=dict)
+    principals: Principals = Principals()
+    allow_list: tuple[Store, ...] = ()
+    warnings: tuple[str, ...] = ()
+    source: Path | None = None
+    data_dir: Path
+    #: Whether the organisation lets any team read the instance store (the visibility rule).
+    instance_readable_by_teams: bool = True
+
+    def resolve(self, team: str | None = None) -> Resolution:
+        """Team over instance: a team's own store if it has one, else the instance store.
+
+        >>> cfg = load(environ={"BYOB_DATA_DIR": "/tmp/byob-doc"})
+        >>> cfg.resolve("kappa").scope
+        'instance'
+        """
+        if team is not None and team != INSTANCE:
+            check_team_name(team)
+            store = self.teams.get(team)
+            if store is not None:
+                return Resolution(team=team, scope="team", store=store)
+        if self.instance is None:
+            raise ConfigError(
+                [("instance", f"no instance store on a {self.deployment!r} deployment, and team "
+                  f"{team!r} has no team store")],
+                source=str(self.source or ""),
+            )
+        return Resolution(team=None if team == INSTANCE else team, scope="instance", store=self.instance)
+
+    def can_read(self, reader: str | None, writer: str | None) -> bool:
+        """The visibility rule (SPEC §1): may team `reader` read what team `writer` wrote?
+
+        A team store's objects are readable by that team only; the instance store's by any
+        team the organisation allows.
+        """
+        where = self.resolve(writer)
+        if where.scope == "team":
+            return reader == writer
+        return self.instance_readable_by_teams or reader == writer
+
+    def stores(self) -> dict[str, Store]:
+        """Every configured store by its config key (``instance``, ``teams.<name>``)."""
+        found: dict[str, Store] = {}
+        if self.instance is not None:
+            found["instance"] = self.instance
+        for name, store in self.teams.items():
+            found[f"teams.{name}"] = store
+        return found
+
+    def sharing(self, store: Store) -> list[str]:
+        """Config keys of the other stores that share `store`'s bucket and sub-path."""
+        return [k for k, s in self.stores().items() if s.identity == store.identity and s is not store]
+
+
+def check_team_name(team: str) -> str:
+    if not _TEAM_NAME.match(team):
+        raise ConfigError(
+            [("team", f"invalid team name {team!r}: use letters, digits, '_', '.', '-', "
+              "starting with a letter or digit")]
+        )
+    return team
+
+
+def _find_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if environ.get("BYOB_CONFIG"):
+        return Path(environ["BYOB_CONFIG"])
+    return None
+
+
+def load(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Load the configuration from `path`, else ``BYOB_CONFIG``, else the embedded default."""
+    env = os.environ if environ is None else environ
+    source = _find_path(path, env)
+    if source is None:
+        return from_mapping({}, environ=env)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([("", f"configuration file {source} does not exist")]) from None
+    except OSError as exc:
+        raise ConfigError([("", f"cannot read configuration file {source}: {exc.strerror}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("", f"not valid TOML: {secrets.redact(str(exc))}")], source=str(source)) from None
+    return from_mapping(data, environ=env, source=source)
+
+
+def from_mapping(
+    data: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    source: Path | None = None,
+) -> Config:
+    """Build and check a `Config` from parsed TOML; every problem is reported at once."""
+    env = os.environ if environ is None else environ
+    problems: list[tuple[str, str]] = []
+    warnings: list[str] = []
+
+    for key in data:
+        if key not in _TOP_FIELDS:
+            problems.append((key, f"unknown setting; known: {', '.join(_TOP_FIELDS)}"))
+
+    deployment = str(data.get("deployment", "self-managed"))
+    if deployment not in DEPLOYMENTS:
+        problems.append(("deployment", f"must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}"))
+        deployment = "self-managed"
+
+    base_dir = Path(str(data["data_dir"])).expanduser() if "data_dir" in data else data_dir(env)
+
+    principals = _principals(data.get("platform", {}), deployment, problems)
+
+    allow_list: list[Store] = []
+    raw_allow = env.get("GORILLA_SUPPORTED_FILE_STORES", "")
+    for index, item in enumerate(s for s in raw_allow.split(",") if s.strip()):
+        try:
+            allow_list.append(uris.parse(item.strip(), environ=env))
+        except UriError as exc:
+            problems.append((f"GORILLA_SUPPORTED_FILE_STORES[{index}]", str(exc)))
+
+    instance: Store | None
+    if "instance" in data:
+        instance = _store(data["instance"], "instance", env, problems)
+    elif deployment == "saas":
+        instance = None
+    else:
+        instance = Store(provider="file", bucket=str(base_dir / "store"))
+
+    cloud = data.get("cloud")
+    if cloud is not None and cloud not in CLOUDS:
+        problems.append(("cloud", f"must be one of {', '.join(CLOUDS)}, not {cloud!r}"))
+        cloud = None
+    if cloud is None and instance is not None and instance.provider in CLOUDS:
+        cloud = instance.provider
+    if deployment == "saas":
+        cloud = "gcp"  # the multi-tenant SaaS runs on GCP (SPEC §1)
+
+    teams: dict[str, Store] = {}
+    raw_teams = data.get("teams", {})
+    if not isinstance(raw_teams, Mapping):
+        problems.append(("teams", "must be a table of [teams.<name>] tables"))
+        raw_teams = {}
+    for name, raw in raw_teams.items():
+        key = f"teams.{name}"
+        if not _TEAM_NAME.match(name):
+            problems.append((key, "invalid team name: use letters, digits, '_', '.', '-', starting "
+                             f"with a letter or digit (names starting with '_' are reserved, such as {INSTANCE!r})"))
+            continue
+        if isinstance(raw, Mapping) and not raw:
+            continue  # a team listed without a store uses the instance store
+        store = _store(raw, key, env, problems)
+        if store is None:
+            continue
+        store = _check_allow_list(store, key, deployment, cloud, allow_list, problems)
+        teams[name] = store
+
+    if instance is not None:
+        _check_deployment_instance(instance, deployment, problems)
+    for name, store in teams.items():
+        _check_deployment_team(store, f"teams.{name}", deployment, problems)
+
+    # Stores that share bucket and sub-path see each other's objects.
+    seen: dict[tuple[str, str, str, str], str] = {}
+    everything = ([("instance", instance)] if instance else []) + [(f"teams.{n}", s) for n, s in teams.items()]
+    for key, store in everything:
+        other = seen.get(store.identity)
+        if other is not None:
+            warnings.append(
+                f"{key} and {other} share bucket {store.bucket!r} and sub-path "
+                f"{store.subpath or '(none)'!r}: they see each other's objects; give each a distinct sub-path"
+            )
+        else:
+            seen[store.identity] = key
+
+    if problems:
+        raise ConfigError(problems, source=str(source or ""))
+    return Config(
+        deployment=deployment,
+        cloud=cloud,
+        instance=instance,
+        teams=teams,
+        principals=principals,
+        allow_list=tuple(allow_list),
+        warnings=tuple(warnings),
+        source=source,
+        data_dir=base_dir,
+        instance_readable_by_teams=bool(data.get("organization", {}).get("instance_readable_by_teams", True)),
+    )
+
+
+def _principals(raw: Any, deployment: str, problems: list[tuple[str, str]]) -> Principals:
+    if not isinstance(raw, Mapping):
+        problems.append(("platform", "must be a table"))
+        raw = {}
+    values = dict(DEFAULT_PRINCIPALS[deployment])
+    for name, value in raw.items():
+        if name not in _PLATFORM_FIELDS:
+            problems.append((f"platform.{name}", f"unknown setting; known: {', '.join(_PLATFORM_FIELDS)}"))
+            continue
+        values[name] = str(value)
+    return Principals(**values)
+
+
+def store_from_table(raw: Mapping[str, Any], *, environ: Mapping[str, str] | None = None) -> Store:
+    """Build a `Store` from a configuration table (field names as in `STORE_FIELDS`)."""
+    problems: list[tuple[str, str]] = []
+    store = _store(raw, "", os.environ if environ is None else environ, problems)
+    if problems or store is None:
+        raise ConfigError(problems)
+    return store
+
+
+def _store(
+    raw: Any, key: str, env: Mapping[str, str], problems: list[tuple[str, str]]
+) -> Store | None:
+    def at(field: str) -> str:
+        return f"{key}.{field}" if key else field
+
+    if isinstance(raw, str):
+        raw = {"store": raw}
+    if not isinstance(raw, Mapping):
+        problems.append((key, "must be a table, or a table with store = \"<connection string>\""))
+        return None
+    if "store" in raw:
+        extra = set(raw) - {"store", "options", *CREDENTIAL_FIELDS, "kms_key_arn", "tenant_id", "client_id"}
+        if extra:
+            problems.append((at(sorted(extra)[0]), "cannot be combined with store = \"...\"; "
+                             "put it in the connection string or use a table without 'store'"))
+        try:
+            store = uris.parse(str(raw["store"]), environ=env)
+        except UriError as exc:
+            problems.append((at("store"), str(exc)))
+            return None
+        creds = _credentials(raw)
+        changes: dict[str, Any] = {k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw}
+        if creds:
+            changes["credentials"] = creds
+        if "options" in raw:
+            changes["options"] = dict(raw["options"])
+        return attrs.evolve(store, **changes) if changes else store
+
+    before = len(problems)
+    for field in raw:
+        if field not in STORE_FIELDS and field not in CREDENTIAL_FIELDS and field not in ("options", "location"):
+            problems.append((at(field), f"unknown field; known fields: {', '.join(STORE_FIELDS)}, "
+                             f"credentials ({', '.join(CREDENTIAL_FIELDS)}) and options"))
+    provider = raw.get("provider")
+    if provider is None:
+        problems.append((at("provider"), f"missing; one of {', '.join(PROVIDERS)}"))
+    elif not isinstance(provider, str) or not provider:
+        problems.append((at("provider"), "must be a provider name such as 'aws'"))
+    bucket = raw.get("bucket") or (raw.get("container") if provider == "azure" else None)
+    if not bucket:
+        what = "container (or bucket)" if provider == "azure" else "bucket"
+        problems.append((at("bucket" if provider != "azure" else "container"), f"missing; the {what} of the store"))
+    if provider == "azure" and not raw.get("account"):
+        problems.append((at("account"), "missing; the Azure storage account name"))
+    for flag in ("tls", "path_style"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            problems.append((at(flag), f"must be true or false, not {raw[flag]!r}"))
+    subpath = str(raw.get("subpath", "") or "")
+    try:
+        subpath = keys.check_subpath(subpath)
+    except UnsafeKeyError as exc:
+        problems.append((at("subpath"), str(exc)))
+    endpoint = raw.get("endpoint")
+    tls = raw.get("tls")
+    if isinstance(endpoint, str) and "://" in endpoint:
+        proto, endpoint = endpoint.split("://", 1)
+        endpoint = endpoint.rstrip("/")
+        if tls is None:
+            tls = proto.lower() == "https"
+    region = raw.get("region") or raw.get("location")
+    if provider == "aws" and region is None and isinstance(endpoint, str):
+        region = uris.aws_region_of_host(endpoint)
+    if provider in ("minio",) and not region:
+        region = env.get("AWS_REGION")
+        if not region:
+            problems.append((at("region"), "missing; S3-compatible stores need a region (for example 'us-east-1')"))
+    if provider in ("minio",) and not endpoint:
+        problems.append((at("endpoint"), "missing; S3-compatible stores need an endpoint such as 'http://minio:9000'"))
+    if len(problems) > before:
+        return None
+    assert isinstance(provider, str) and isinstance(bucket, str)
+    path_style = raw.get("path_style")
+    if path_style is None:
+        path_style = provider == "minio"
+    try:
+        return Store(
+            scheme=str(raw.get("scheme", "")),
+            provider=provider,
+            bucket=str(raw.get("container") or bucket) if provider == "azure" else bucket,
+            subpath=subpath,
+            region=region,
+            endpoint=endpoint,
+            tls=(provider != "minio") if tls is None else bool(tls),
+            path_style=bool(path_style),
+            account=raw.get("account"),
+            container=raw.get("container") or (bucket if provider == "azure" else None),
+            service_account=raw.get("service_account"),
+            kms_key_arn=raw.get("kms_key_arn"),
+            tenant_id=raw.get("tenant_id"),
+            client_id=raw.get("client_id"),
+            credentials=_credentials(raw),
+            options=dict(raw.get("options", {})),
+        )
+    except (ValueError, TypeError) as exc:
+        problems.append((key, secrets.redact(str(exc))))
+        return None
+
+
+def _credentials(raw: Mapping[str, Any]) -> Credentials:
+    return Credentials(**{name: str(raw[name]) for name in CREDENTIAL_FIELDS if raw.get(name)})
+
+
+def _needs_allow_list(store: Store, deployment: str, cloud: str | None) -> bool:
+    if store.provider in ("minio", "coreweave"):
+        return True
+    if store.provider in CLOUDS:
+        if deployment == "saas":
+            return False  # SaaS connects team buckets by role, not by listed access keys
+        return store.provider != cloud
+    return False
+
+
+def _check_allow_list(
+    store: Store,
+    key: str,
+    deployment: str,
+    cloud: str | None,
+    allow_list: list[Store],
+    problems: list[tuple[str, str]],
+) -> Store:
+    if not _needs_allow_list(store, deployment, cloud):
+        return store
+    family, where, bucket, subpath = store.identity
+    for entry in allow_list:
+        e_family, e_where, e_bucket, e_subpath = entry.identity
+        if (e_family, e_bucket) != (family, bucket):
+            continue
+        if e_where and where and e_where != where:
+            continue
+        if e_subpath and e_subpath != subpath:
+            continue
+        if store.credentials or not entry.credentials:
+            return store
+        # The team names the bucket; the instance's allow-list entry holds its keys.
+        return attrs.evolve(
+            store,
+            credentials=entry.credentials,
+            endpoint=store.endpoint or entry.endpoint,
+            region=store.region or entry.region,
+            service_account=store.service_account or entry.service_account,
+        )
+    kind = "an S3-compatible" if store.provider in ("minio", "coreweave") else "a cross-cloud"
+    problems.append((
+        key,
+        f"{kind} store ({store.display}) must be listed in GORILLA_SUPPORTED_FILE_STORES on "
+        f"this instance (cloud: {cloud or 'none'}); add its connection string there",
+    ))
+    return store
+
+
+def _check_deployment_instance(store: Store, deployment: str, problems: list[tuple[str, str]]) -> None:
+    if deployment == "saas":
+        problems.append(("instance", "deployment 'saas' has no instance store (availability matrix, "
+                         "SaaS row: instance store not applicable); remove [instance]"))
+    elif deployment == "dedicated" and store.provider not in CLOUDS:
+        problems.append(("instance", f"deployment 'dedicated' keeps its instance store on AWS, GCP or "
+                         f"Azure (availability matrix, dedicated row), not {store.provider!r}"))
+
+
+def _check_deployment_team(store: Store, key: str, deployment: str, problems: list[tuple[str, str]]) -> None:
+    if deployment == "saas":
+        if store.provider == "azure":
+            problems.append((key, "deployment 'saas' cannot use Azure team stores (availability matrix, "
+                             "SaaS row: Azure storage is fully managed by the platform)"))
+        elif store.provider in ("minio", "coreweave"):
+            problems.append((key, "deployment 'saas' cannot use S3-compatible team stores (availability "
+                             "matrix, SaaS row: no S3-compatible stores)"))
+        elif store.provider not in ("aws", "gcp"):
+            problems.append((key, f"deployment 'saas' offers team stores on AWS and GCP only "
+                             f"(availability matrix, SaaS row), not {store.provider!r}"))
+        elif store.provider == "aws" and store.credentials:
+            problems.append((key, "deployment 'saas' connects AWS team buckets by role, not by access "
+                             "keys (availability matrix, SaaS row); remove the keys and grant the "
+                             "platform role in the bucket policy"))
+    elif deployment == "dedicated" and store.provider == "file":
+        problems.append((key, "deployment 'dedicated' cannot use a local 'file' team store "
+                         "(availability matrix, dedicated row)"))
