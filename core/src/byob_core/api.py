@@ -85,6 +85,9 @@ class Byob:
     """Everything byob does, for one configuration and one set of plugins."""
 
     def __init__(self, config: Config, host: PluginHost | None = None) -> None:
+        from byob_core import logs
+
+        logs.configure(only_if_unconfigured=True)
         self.config = config
         self.host = host if host is not None else PluginHost.load()
 

@@ -184,18 +184,28 @@ def check_team_name(team: str) -> str:
     return team
 
 
+def config_path(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The file `team create` writes to: `path`, else ``BYOB_CONFIG``, else ``<data_dir>/config.toml``."""
+    env = os.environ if environ is None else environ
+    return _find_path(path, env) or data_dir(env) / "config.toml"
+
+
 def _find_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Path | None:
     if path is not None:
         return Path(path)
     if environ.get("BYOB_CONFIG"):
         return Path(environ["BYOB_CONFIG"])
-    return None
+    default = data_dir(environ) / "config.toml"
+    return default if default.is_file() else None
 
 
 def load(
     path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Config:
-    """Load the configuration from `path`, else ``BYOB_CONFIG``, else the embedded default."""
+    """Load the configuration from `path`, else ``BYOB_CONFIG``, else ``<data_dir>/config.toml``
+    when it exists, else the embedded default (a file store in ``<data_dir>/store``)."""
     env = os.environ if environ is None else environ
     source = _find_path(path, env)
     if source is None:

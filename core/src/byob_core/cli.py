@@ -1,0 +1,424 @@
+"""The command line, ``python -m byob_core``. Thin: every verb is a `Byob` method.
+
+Exit codes: 0 success, 1 a check failed, 2 bad input or configuration (a one-line message
+naming the problem, no traceback). ``--help``, ``parse`` and ``resolve`` load no plugin
+and import no cloud SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from byob_core import secrets
+from byob_core.errors import ByobError, StoreAccessError
+
+if TYPE_CHECKING:
+    from byob_core.api import Byob
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input detected by the CLI itself (exit 2)."""
+
+
+# -- output ---------------------------------------------------------------------------------
+def out(text: str = "") -> None:
+    """Print to stdout with every known secret redacted."""
+    sys.stdout.write(secrets.redact(text) + "\n")
+
+
+def out_json(data: Any) -> None:
+    out(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    lines = [line.format(*headers), line.format(*("-" * w for w in widths))]
+    lines += [line.format(*(str(c) for c in row)) for row in rows]
+    return "\n".join(x.rstrip() for x in lines)
+
+
+# -- parser ---------------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {secrets.redact(message)}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="configuration file (default: $BYOB_CONFIG)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    scoped = argparse.ArgumentParser(add_help=False)
+    scoped.add_argument("--team", metavar="TEAM", help="the team whose store is meant (default: the instance store)")
+
+    parser = Parser(
+        prog="python -m byob_core",
+        description="byob: bring your own bucket. Provision, validate, sign and garbage-collect "
+        "customer-owned storage through plugins.",
+        epilog="Exit codes: 0 success, 1 a check failed, 2 bad input or configuration.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    p = sub.add_parser("plugins", parents=[common], help="list plugins, their providers and hooks")
+    p.set_defaults(run=cmd_plugins)
+
+    p = sub.add_parser("parse", parents=[common], help="parse a connection string (secrets never shown)")
+    p.add_argument("uri", metavar="URI")
+    p.set_defaults(run=cmd_parse)
+
+    p = sub.add_parser("resolve", parents=[common, scoped], help="which store and full key serve a key")
+    p.add_argument("key", metavar="KEY")
+    p.set_defaults(run=cmd_resolve)
+
+    p = sub.add_parser("validate", parents=[common, scoped], help="check a store, each check a finding")
+    p.add_argument("--read-only", action="store_true", help="skip every check that writes")
+    p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("sign", parents=[common, scoped], help="pre-sign requests for keys")
+    p.add_argument("keys", nargs="+", metavar="KEY")
+    p.add_argument("--method", default="GET", type=str.upper, choices=["GET", "PUT", "HEAD", "DELETE"])
+    p.add_argument("--expires", type=int, metavar="SECONDS", help="lifetime (default: 3600 for reads, 86400 for PUT)")
+    p.add_argument("--user", metavar="NAME", help="the requesting user's name, carried in the URL")
+    p.add_argument("--at", metavar="ISO-8601", help="signing time, for reproducible output")
+    p.add_argument("--content-type", metavar="TYPE", help="Content-Type the upload must send")
+    p.set_defaults(run=cmd_sign)
+
+    p = sub.add_parser("plan", parents=[common, scoped], help="show what provision would change")
+    p.set_defaults(run=cmd_plan)
+    p = sub.add_parser("provision", parents=[common, scoped], help="apply the provisioning plan")
+    p.set_defaults(run=cmd_provision)
+
+    p = sub.add_parser("gc", parents=[common, scoped], help="delete objects no live key names")
+    p.add_argument("--live", required=True, metavar="FILE", help="live keys: one per line, or a JSON list")
+    p.add_argument("--grace", default="24h", metavar="DURATION", help="keep objects younger than this (30m, 24h, 7d)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
+    p.add_argument("--purge-versions", action="store_true", help="also delete noncurrent versions older than the grace")
+    p.add_argument("--abort-uploads", action="store_true", help="also abort multipart uploads older than the grace")
+    p.add_argument("--journal", metavar="DIR", help="journal directory (default: <data dir>/gc-journal)")
+    p.set_defaults(run=cmd_gc)
+
+    p = sub.add_parser("upload-plan", parents=[common, scoped], help="how an object of SIZE bytes is uploaded")
+    p.add_argument("size", type=int, metavar="SIZE")
+    p.set_defaults(run=cmd_upload_plan)
+
+    team = sub.add_parser("team", help="teams: create one with its store")
+    team_sub = team.add_subparsers(dest="team_command", metavar="COMMAND", parser_class=Parser)
+    p = team_sub.add_parser("create", parents=[common], help="create a team with its own store")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--store", metavar="URI", help="the store as a connection string")
+    p.add_argument("--provider", help="aws, gcp, azure, minio, coreweave, file")
+    p.add_argument("--bucket", help="a new bucket, or an existing one other teams may use")
+    p.add_argument("--account", help="Azure storage account")
+    p.add_argument("--container", help="Azure container")
+    p.add_argument("--subpath", help="folder inside the bucket for this team's objects")
+    p.add_argument("--region")
+    p.add_argument("--endpoint", help="S3-compatible endpoint URL")
+    p.add_argument("--kms-key-arn")
+    p.add_argument("--tenant-id")
+    p.add_argument("--client-id")
+    p.add_argument("--no-provision", action="store_true", help="only check and record the team")
+    p.set_defaults(run=cmd_team_create)
+
+    p = sub.add_parser("demo", parents=[common], help="the whole lifecycle on a throw-away embedded store")
+    p.add_argument("--keep", action="store_true", help="keep the demo's files")
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+# -- commands -------------------------------------------------------------------------------
+def _byob(args: argparse.Namespace) -> Byob:
+    from byob_core.api import Byob
+
+    return Byob.from_env(args.config)
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from byob_core import config
+
+    return config.load(args.config)
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from byob_core.plugins import PluginHost
+
+    infos = PluginHost.load().infos()
+    if args.json:
+        out_json([i.to_dict() for i in infos])
+        return EXIT_OK
+    rows = [
+        (
+            i.name,
+            i.version or "-",
+            ",".join(i.providers) or "-",
+            "disabled" if i.disabled else (f"FAILED: {i.error}" if i.error else ",".join(h.removeprefix("byob_") for h in i.hooks)),
+        )
+        for i in infos
+    ]
+    out(table(rows, ("plugin", "version", "providers", "hooks")))
+    return EXIT_OK
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from byob_core import uris
+
+    store = uris.parse(args.uri)
+    data = store.to_dict()
+    if args.json:
+        out_json(data)
+    else:
+        for name, value in data.items():
+            out(f"{name:16} {'' if value is None else value}")
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from byob_core import keys
+
+    where = _config(args).resolve(args.team)
+    full = keys.join(where.store.subpath, args.key)
+    data = {
+        "team": where.team,
+        "scope": where.scope,
+        "provider": where.store.provider,
+        "bucket": where.store.bucket,
+        "subpath": where.store.subpath,
+        "key": full,
+        "url": where.store.native_url(full),
+    }
+    if args.json:
+        out_json(data)
+    else:
+        for name, value in data.items():
+            out(f"{name:9} {'' if value is None else value}")
+    return EXIT_OK
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        out_json(report.to_dict())
+        return
+    out(f"store: {report.store.display}" + (f"  (team {report.team})" if report.team else "  (instance)"))
+    rows = [(f.status.value.upper(), f.check, f.message) for f in report.findings]
+    out(table(rows, ("status", "check", "message")))
+    hints = [f for f in report.findings if f.hint and f.status.value in ("fail", "warn")]
+    if hints:
+        out("\nhow to fix:")
+        for f in hints:
+            out(f"  {f.check}: {f.hint}")
+    out("\nresult: " + ("OK" if report.ok else "FAILED"))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    report = _byob(args).validate(args.team, read_only=args.read_only)
+    _print_report(report, args.json)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _parse_at(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    extra = {"content_type": args.content_type} if args.content_type else {}
+    signed = _byob(args).sign(
+        args.keys,
+        team=args.team,
+        method=args.method,
+        expires=args.expires,
+        user=args.user,
+        at=_parse_at(args.at),
+        **extra,
+    )
+    if args.json:
+        out_json([s.to_dict() for s in signed])
+    else:
+        for s in signed:
+            out(f"{s.method} {s.url}")
+            for line in s.header_lines():
+                out(f"  header {line}")
+    return EXIT_OK
+
+
+def _print_plan(plan: Any, as_json: bool) -> None:
+    if as_json:
+        out_json(plan.to_dict())
+        return
+    out(f"store: {plan.store.display}" + (f"  (team {plan.team})" if plan.team else "  (instance)"))
+    for change in plan.changes:
+        mark = {"none": "=", "create": "+", "update": "~", "manual": "!"}[change.action.value]
+        done = " (applied)" if change.applied else ""
+        out(f"{mark} {change.name}: {change.summary}{done}")
+        for name, document in change.documents.items():
+            out(f"    {name}:")
+            for line in json.dumps(document, indent=2, default=str).splitlines():
+                out(f"      {line}")
+        for step in change.steps:
+            out(f"    $ {step}")
+    pending = [c for c in plan.changes if c.action.value in ("create", "update") and not c.applied]
+    manual = [c for c in plan.changes if c.action.value == "manual"]
+    out(f"\n{len(pending)} to change, {len(manual)} manual step(s)")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    _print_plan(_byob(args).plan(args.team), args.json)
+    return EXIT_OK
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    _print_plan(_byob(args).provision(args.team), args.json)
+    return EXIT_OK
+
+
+class _Progress:
+    """A one-line progress display on a terminal's stderr; silent elsewhere."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, phase: str, listed: int, deleted: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r{phase}: listed {listed:,}  deleted {deleted:,}   ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from byob_core import gc
+
+    try:
+        grace = gc.parse_duration(args.grace)
+    except ValueError as exc:
+        raise UsageError(f"--grace: {exc}") from None
+    live = gc.load_live_keys(Path(args.live))
+    byob = _byob(args)
+    options = gc.GcOptions(
+        grace=grace,
+        dry_run=args.dry_run,
+        purge_versions=args.purge_versions,
+        abort_uploads=args.abort_uploads,
+        journal=Path(args.journal) if args.journal else None,
+    )
+    progress = _Progress(sys.stderr.isatty() and not args.json)
+    try:
+        report = byob.gc(live, team=args.team, options=options, on_progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        out_json(report.to_dict())
+    else:
+        if args.dry_run:
+            for key in report.would_delete:
+                out(f"would delete {key}")
+        data = report.to_dict()
+        for name in ("listed", "kept_live", "kept_young", "deleted", "bytes_freed", "versions_deleted", "uploads_aborted"):
+            if name in data:
+                out(f"{name:17} {data[name]}")
+        for key, message in report.errors:
+            out(f"error {key}: {message}")
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def cmd_upload_plan(args: argparse.Namespace) -> int:
+    plan = _byob(args).upload_plan(args.size, team=args.team)
+    data = {
+        "size": plan.size,
+        "multipart": plan.multipart,
+        "part_size": plan.part_size,
+        "parts": len(plan.parts),
+    }
+    if args.json:
+        out_json(data)
+    else:
+        for name, value in data.items():
+            out(f"{name:10} {value}")
+    return EXIT_OK
+
+
+def cmd_team_create(args: argparse.Namespace) -> int:
+    from byob_core.teams import create_team
+
+    fields = {
+        name: getattr(args, name)
+        for name in (
+            "provider", "bucket", "account", "container", "subpath", "region",
+            "endpoint", "kms_key_arn", "tenant_id", "client_id",
+        )
+        if getattr(args, name) is not None
+    }
+    result = create_team(
+        args.name,
+        store_uri=args.store,
+        fields=fields,
+        config_path=args.config,
+        provision=not args.no_provision,
+        echo=None if args.json else out,
+    )
+    if args.json:
+        out_json(result.to_dict())
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from byob_core.demo import run_demo
+
+    return run_demo(echo=out, keep=args.keep, as_json=args.json)
+
+
+# -- entry point ----------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from byob_core import __version__
+
+        out(f"byob-core {__version__}")
+        return EXIT_OK
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help()
+        return EXIT_USAGE
+    from byob_core import logs
+
+    logs.configure()
+    try:
+        return run(args)
+    except (UsageError, ByobError) as exc:
+        if isinstance(exc, StoreAccessError):
+            _fail(f"error: {exc}")
+            return EXIT_FAILED
+        _fail(f"error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except Exception as exc:
+        if os.environ.get("BYOB_DEBUG"):
+            raise
+        _fail(f"error: unexpected {type(exc).__name__}: {exc} (set BYOB_DEBUG=1 for a traceback)")
+        return EXIT_FAILED
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(secrets.redact(message) + "\n")

@@ -1,0 +1,150 @@
+"""Creating a team with its own store: the command-line form of the product's team form.
+
+It checks first (name, store, deployment matrix, allow-list, markers) and shows errors
+and warnings as the form does, provisions a new bucket or attaches an existing one,
+leaves the marker, and adds the team to the configuration file with its comments kept.
+A team's store cannot be changed once the team exists: that is a migration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from byob_core import config as config_mod
+from byob_core import uris
+from byob_core.api import Byob
+from byob_core.errors import ByobError, ConfigError
+from byob_core.findings import Report
+from byob_core.plans import Action, Plan
+
+
+@attrs.frozen(kw_only=True)
+class TeamCreation:
+    """What `create_team` did."""
+
+    team: str
+    config_path: Path
+    attached: bool
+    warnings: tuple[str, ...] = ()
+    plan: Plan | None = None
+    report: Report | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is None or self.report.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "config": str(self.config_path),
+            "attached": self.attached,
+            "warnings": list(self.warnings),
+            "plan": self.plan.to_dict() if self.plan else None,
+            "validation": self.report.to_dict() if self.report else None,
+            "ok": self.ok,
+        }
+
+
+def create_team(
+    name: str,
+    *,
+    store_uri: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    provision: bool = True,
+    echo: Callable[[str], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> TeamCreation:
+    """Create team `name` with the store given as a connection string or as fields."""
+    import tomlkit
+
+    env = os.environ if environ is None else environ
+    say = echo or (lambda _text: None)
+    path = config_mod.config_path(config_path, environ=env)
+    config_mod.check_team_name(name)
+    fields = dict(fields or {})
+    if store_uri and fields:
+        raise ConfigError([("--store", "give either --store or the store's fields, not both")])
+    if not store_uri and not fields:
+        raise ConfigError([("--store", "give --store <connection string>, or --provider and --bucket")])
+
+    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    existing = document.get("teams", {})
+    if name in existing and existing[name]:
+        raise ConfigError(
+            [(f"teams.{name}", "the team already exists with its store; a team's store cannot be "
+              "changed after the team is created: that is a migration, not an edit")],
+            source=str(path),
+        )
+
+    entry: dict[str, Any] = {"store": store_uri} if store_uri else {k: v for k, v in fields.items() if v is not None}
+    if store_uri:
+        uris.parse(store_uri, environ=env)  # fail early, with the connection-string message
+
+    # The whole configuration with the new team must pass every rule.
+    candidate = document.unwrap()
+    candidate.setdefault("teams", {})[name] = entry
+    config = config_mod.from_mapping(candidate, environ=env, source=path)
+    for warning in config.warnings:
+        say(f"warning: {warning}")
+    byob = Byob(config)
+    where = byob.resolve(name)
+
+    marker = None
+    try:
+        marker = byob.read_marker(where.store)
+    except Exception as exc:  # an unreachable store is a finding of the validation below
+        say(f"warning: cannot read the store's marker yet: {type(exc).__name__}")
+    if marker is not None:
+        conflict = byob._marker_conflict(where, marker)
+        if conflict:
+            raise ByobError(conflict, hint="choose a distinct sub-path for the new team")
+
+    plan = None
+    attached = False
+    if provision:
+        preview = byob.plan(name)
+        bucket_changes = [c for c in preview.changes if c.name in ("bucket", "directory", "container")]
+        attached = bool(bucket_changes) and all(c.action is Action.NONE for c in bucket_changes)
+        say(("attaching existing" if attached else "provisioning new") + f" store {where.store.display}")
+        plan = byob.provision(name)
+        for change in plan.changes:
+            if change.action is not Action.NONE:
+                say(f"  {change.action.value:7} {change.name}: {change.summary}")
+    report = byob.validate(name)
+    for finding in report.findings:
+        if finding.status.value in ("fail", "warn"):
+            say(f"{finding.status.value}: {finding.check}: {finding.message}" + (f" ({finding.hint})" if finding.hint else ""))
+
+    if not report.ok:
+        say(f"team {name} NOT created: the store failed validation (see above)")
+        return TeamCreation(team=name, config_path=path, attached=attached,
+                            warnings=tuple(config.warnings), plan=plan, report=report)
+    teams = document.get("teams")
+    if teams is None:
+        teams = tomlkit.table(is_super_table=True)
+        document["teams"] = teams
+    table = tomlkit.table()
+    for key, value in entry.items():
+        table[key] = value
+    teams[name] = table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+    # The file may hold connection strings with keys: keep it private to its owner.
+    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o600)
+    os.replace(tmp, path)
+    say(f"team {name} created; recorded in {path}")
+    return TeamCreation(
+        team=name,
+        config_path=path,
+        attached=attached,
+        warnings=tuple(config.warnings),
+        plan=plan,
+        report=report,
+    )

@@ -1,0 +1,16 @@
+"""The built-in file provider passes the public conformance suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from byob_core import Store
+from byob_core.testing import ProviderContract
+
+
+class TestFileProviderContract(ProviderContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Store:
+        return Store(provider="file", bucket=str(tmp_path / "bucket"), subpath="team/sub")
