@@ -84,6 +84,8 @@ def store_identity(store: Store) -> dict[str, Any]:
 class Byob:
     """Everything byob does, for one configuration and one set of plugins."""
 
+    REGISTRY = "teams.json"
+
     def __init__(self, config: Config, host: PluginHost | None = None) -> None:
         from byob_core import logs
 
@@ -223,8 +225,13 @@ class Byob:
         store = where.store
         if apply:
             self._refuse_foreign_marker(where)
+            conflict = self._registry_conflict(where)
+            if conflict:
+                raise ByobError(conflict, hint="restore the team's original store, or migrate the data")
         plan = self.host.provision(store, self._provision_context(where, apply))
         marker_change = self._marker_change(where, apply=apply)
+        if apply and where.scope == "team" and where.team is not None:
+            self._register(where.team, store)
         log.info(
             "provision" if apply else "plan",
             store=store.display,
@@ -232,6 +239,47 @@ class Byob:
             changes=len([c for c in plan.changes if c.action is not Action.NONE]),
         )
         return attrs.evolve(plan, changes=[*plan.changes, marker_change], applied=apply, team=where.team)
+
+    # -- the local record of which store each team was created with -----------------------
+    def _registry_path(self) -> os.PathLike[str]:
+        return self.config.data_dir / self.REGISTRY
+
+    def registered_store(self, team: str) -> dict[str, Any] | None:
+        """The identity of the store `team` was provisioned with here, if it was."""
+        try:
+            with open(self._registry_path(), encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (FileNotFoundError, ValueError):
+            return None
+        entry = data.get(team)
+        return entry if isinstance(entry, dict) else None
+
+    def _register(self, team: str, store: Store) -> None:
+        path = self.config.data_dir / self.REGISTRY
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            data = {}
+        if data.get(team) == store_identity(store):
+            return
+        data[team] = store_identity(store)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def _registry_conflict(self, where: Resolution) -> str | None:
+        if where.scope != "team" or where.team is None:
+            return None
+        recorded = self.registered_store(where.team)
+        mine = store_identity(where.store)
+        if recorded is None or recorded == mine:
+            return None
+        changed = sorted(k for k in mine if recorded.get(k) != mine[k])
+        return (
+            f"team {where.team!r} was created with another store ({', '.join(changed)} differ); "
+            "a team store cannot be changed after the team is created: this calls for a migration"
+        )
 
     def read_marker(self, store: Store) -> Marker | None:
         fs = self.filesystem(store)
@@ -358,6 +406,9 @@ class Byob:
             yield Finding.passed("core.shared", "no other store shares this bucket and sub-path")
 
     def _marker_finding(self, where: Resolution) -> Finding:
+        conflict = self._registry_conflict(where)
+        if conflict:
+            return Finding.failed("core.marker", conflict, hint="restore the team's store, or migrate the data")
         try:
             marker = self.read_marker(where.store)
         except Exception as exc:

@@ -1,0 +1,215 @@
+"""The four verbs through the `Byob` API: signing rules, provisioning, markers, validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from byob_core import ProviderSpec, SignedRequest, Store, hookimpl
+from byob_core.api import MARKER_KEY, Byob
+from byob_core.config import Config
+from byob_core.errors import ByobError, SigningError, UnsafeKeyError, UnsupportedError
+from byob_core.findings import Status
+from byob_core.plugins import PluginHost
+from byob_core.signing import GiB, MiB, plan_multipart
+
+AT = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
+
+
+class FakeSigner:
+    """A provider that signs by writing the request into the URL: enough to test the core."""
+
+    calls: list[int] = []
+
+    @hookimpl
+    def byob_providers(self) -> list[ProviderSpec]:
+        return [ProviderSpec(name="fake", schemes=("fake",), max_expiry=dt.timedelta(days=7))]
+
+    @hookimpl
+    def byob_sign(self, store: Store, requests: list) -> list[SignedRequest]:
+        self.calls.append(len(requests))
+        return [
+            SignedRequest(
+                method=r.method,
+                url=f"https://{store.bucket}.example/{r.key}?t={int(r.at.timestamp())}&e={int(r.expires.total_seconds())}"
+                + (f"&X-User={r.user}" if r.user else ""),
+                headers={"Content-Type": r.content_type} if r.content_type else {},
+                expires_at=r.expires_at,
+                key=r.key,
+            )
+            for r in requests
+        ]
+
+
+@pytest.fixture
+def fake_byob(tmp_path: Path) -> Byob:
+    host = PluginHost.load(entry_points=False, extra={"fake": FakeSigner()})
+    store = Store(provider="fake", bucket="bkt", subpath="team/o")
+    config = Config(instance=store, teams={"omega": store}, data_dir=tmp_path)
+    return Byob(config, host)
+
+
+class TestSigning:
+    def test_defaults_one_hour_for_reads_and_a_day_for_puts(self, fake_byob: Byob) -> None:
+        get, head = (fake_byob.sign(["k"], method=m, at=AT)[0] for m in ("GET", "HEAD"))
+        put = fake_byob.sign(["k"], method="PUT", at=AT)[0]
+        assert get.expires_at == head.expires_at == AT + dt.timedelta(hours=1)
+        assert put.expires_at == AT + dt.timedelta(hours=24)
+
+    def test_lifetime_over_the_provider_bound_is_refused(self, fake_byob: Byob) -> None:
+        fake_byob.sign(["k"], expires=7 * 24 * 3600)
+        with pytest.raises(SigningError, match="exceeds"):
+            fake_byob.sign(["k"], expires=7 * 24 * 3600 + 1)
+        with pytest.raises(SigningError):
+            fake_byob.sign(["k"], expires=0)
+
+    def test_many_keys_in_one_call_in_order_with_the_prefix(self, fake_byob: Byob) -> None:
+        FakeSigner.calls.clear()
+        keys = [f"runs/{i}/f.bin" for i in range(50)]
+        signed = fake_byob.sign(keys, at=AT, user="alice")
+        assert FakeSigner.calls == [50]
+        assert [s.key for s in signed] == [f"team/o/{k}" for k in keys]
+        assert all("X-User=alice" in s.url for s in signed)
+
+    def test_explicit_time_is_reproducible(self, fake_byob: Byob) -> None:
+        assert fake_byob.sign(["a"], at=AT) == fake_byob.sign(["a"], at=AT)
+
+    def test_unknown_method_is_refused(self, fake_byob: Byob) -> None:
+        with pytest.raises(SigningError, match="POST"):
+            fake_byob.sign(["a"], method="POST")
+
+    @pytest.mark.parametrize("key", ["../x", "/etc/passwd", "a/%2e%2e/b", ".byob/store.json"])
+    def test_every_key_passes_the_guard(self, fake_byob: Byob, key: str) -> None:
+        FakeSigner.calls.clear()
+        with pytest.raises(UnsafeKeyError):
+            fake_byob.sign(["fine", key])
+        assert FakeSigner.calls == [], "nothing is signed when any key is refused"
+
+    def test_signed_request_json(self, fake_byob: Byob) -> None:
+        data = fake_byob.sign(["a"], method="PUT", at=AT, content_type="text/plain")[0].to_dict()
+        assert set(data) == {"key", "method", "url", "headers", "expires_at"}
+        assert data["headers"] == ["Content-Type:text/plain"]
+        assert data["expires_at"] == "2026-03-02T08:30:00Z"
+
+    def test_file_store_cannot_sign(self, tmp_path: Path) -> None:
+        config = Config(instance=Store(provider="file", bucket=str(tmp_path)), data_dir=tmp_path)
+        with pytest.raises(UnsupportedError, match="cannot sign"):
+            Byob(config, PluginHost.load(entry_points=False)).sign(["a"])
+
+
+class TestMultipartPlan:
+    def test_parts_of_at_least_100_mib_numbered_from_one(self) -> None:
+        plan = plan_multipart(3 * GiB)
+        assert plan.multipart
+        assert plan.part_size == 100 * MiB
+        assert [p.number for p in plan.parts] == list(range(1, len(plan.parts) + 1))
+        assert sum(p.size for p in plan.parts) == 3 * GiB
+        assert plan.parts[-1].offset + plan.parts[-1].size == 3 * GiB
+
+    def test_five_tebibytes_fit_in_ten_thousand_parts(self) -> None:
+        plan = plan_multipart(5 * 1024 * GiB)
+        assert len(plan.parts) <= 10_000
+        assert plan.part_size == -(-5 * 1024 * GiB // 10_000)
+
+    def test_small_objects_go_in_one_put(self) -> None:
+        plan = plan_multipart(10 * MiB)
+        assert not plan.multipart and len(plan.parts) == 1
+
+    def test_too_large_is_refused(self) -> None:
+        with pytest.raises(SigningError):
+            plan_multipart(5 * 1024 * GiB + 1)
+
+
+def _file_byob(tmp_path: Path, teams: dict[str, Store] | None = None) -> Byob:
+    instance = Store(provider="file", bucket=str(tmp_path / "instance"), subpath="wandb")
+    config = Config(instance=instance, teams=teams or {}, data_dir=tmp_path / "state")
+    return Byob(config, PluginHost.load(entry_points=False))
+
+
+class TestProvisionAndMarkers:
+    def test_plan_changes_nothing_and_provision_is_idempotent(self, tmp_path: Path) -> None:
+        byob = _file_byob(tmp_path)
+        plan = byob.plan()
+        assert plan.has_changes and not (tmp_path / "instance").exists()
+        byob.provision()
+        assert (tmp_path / "instance" / "wandb" / MARKER_KEY).is_file()
+        assert not byob.plan().has_changes
+
+    def test_marker_records_scope_and_team(self, tmp_path: Path) -> None:
+        store = Store(provider="file", bucket=str(tmp_path / "omega"), subpath="o")
+        byob = _file_byob(tmp_path, {"omega": store})
+        byob.provision("omega")
+        marker = json.loads((tmp_path / "omega" / "o" / MARKER_KEY).read_text())
+        assert (marker["scope"], marker["team"]) == ("team", "omega")
+
+    def test_a_store_serving_another_team_fails_validation_and_provisioning(self, tmp_path: Path) -> None:
+        store = Store(provider="file", bucket=str(tmp_path / "shared"), subpath="s")
+        _file_byob(tmp_path, {"omega": store}).provision("omega")
+        other = _file_byob(tmp_path, {"zeta": store})
+        finding = other.validate("zeta").by_check()["core.marker"]
+        assert finding.status is Status.FAIL and "migration" in finding.message
+        with pytest.raises(ByobError, match="migration"):
+            other.provision("zeta")
+
+    def test_changing_a_teams_store_calls_for_a_migration(self, tmp_path: Path) -> None:
+        first = Store(provider="file", bucket=str(tmp_path / "b"), subpath="one")
+        _file_byob(tmp_path, {"omega": first}).provision("omega")
+        moved = _file_byob(tmp_path, {"omega": Store(provider="file", bucket=str(tmp_path / "b"), subpath="two")})
+        report = moved.validate("omega")
+        assert not report.ok
+        assert "migration" in report.by_check()["core.marker"].message
+        with pytest.raises(ByobError, match="migration"):
+            moved.provision("omega")
+
+
+class TestValidation:
+    def test_report_json_shape(self, tmp_path: Path) -> None:
+        byob = _file_byob(tmp_path)
+        byob.provision()
+        data = byob.validate().to_dict()
+        assert {"store", "ok", "findings"} <= set(data)
+        assert data["ok"] is True
+        for finding in data["findings"]:
+            assert {"check", "status", "message", "hint"} <= set(finding)
+            assert finding["status"] in ("pass", "warn", "fail", "skip")
+
+    def test_probe_is_cleaned_up_when_a_step_fails(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        byob = _file_byob(tmp_path)
+        byob.provision()
+        store = byob.resolve().store
+        fs = byob.filesystem(store)
+
+        def broken_cat(path: str, *a: object, **k: object) -> bytes:
+            if "/probe/" in path:
+                raise OSError("disk on fire")
+            return original(path, *a, **k)
+
+        original = fs.cat_file
+        monkeypatch.setattr(fs, "cat_file", broken_cat)
+        report = byob.validate()
+        assert report.by_check()["core.probe.read"].status is Status.FAIL
+        assert report.by_check()["core.probe.delete"].status is Status.PASS
+        assert not list((tmp_path / "instance" / "wandb" / ".byob" / "probe").glob("*"))
+
+    def test_stores_sharing_bucket_and_subpath_warn(self, tmp_path: Path) -> None:
+        same = Store(provider="file", bucket=str(tmp_path / "instance"), subpath="wandb")
+        byob = _file_byob(tmp_path, {"kappa": same})
+        finding = byob.validate("kappa", read_only=True).by_check()["core.shared"]
+        assert finding.status is Status.WARN and "instance" in finding.message
+
+    def test_policy_plugins_add_findings_to_any_store(self, tmp_path: Path) -> None:
+        from byob_core import Finding
+
+        class Policy:
+            @hookimpl
+            def byob_validate(self, store: Store, context: object) -> list[Finding]:
+                return [Finding.warned("acme.naming", f"{store.bucket} lacks the acme- prefix", hint="rename")]
+
+        host = PluginHost.load(entry_points=False, extra={"acme-policy": Policy()})
+        config = Config(instance=Store(provider="file", bucket=str(tmp_path / "i")), data_dir=tmp_path)
+        report = Byob(config, host).validate(read_only=True)
+        finding = report.by_check()["acme.naming"]
+        assert finding.provider == "acme-policy"
+
