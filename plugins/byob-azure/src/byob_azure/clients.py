@@ -1,0 +1,232 @@
+"""The Azure SDK side of a store: endpoint, credential, clients and the signer, built once.
+
+Everything here imports azure-storage-blob, azure-identity or adlfs inside the functions
+that need them, so that importing the plugin stays cheap. SDK errors are translated to
+byob errors at this boundary; their text never carries the account key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import TYPE_CHECKING, Any
+
+from byob_core.errors import ByobError, ConfigError, StoreAccessError, UnsupportedError
+from byob_core.stores import Store
+
+from byob_azure.sas import SIGNED_VERSION, BlobSigner, DelegationKey, decode_key
+
+if TYPE_CHECKING:
+    from adlfs import AzureBlobFileSystem
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+#: A user delegation key lives at most 7 days (Get User Delegation Key refuses more).
+DELEGATION_KEY_LIFETIME = dt.timedelta(days=7)
+#: Start the delegation key a little in the past: clocks of client and service differ.
+_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+_lock = threading.Lock()
+_services: dict[tuple[Any, ...], Any] = {}
+_signers: dict[tuple[Any, ...], BlobSigner] = {}
+
+
+def _cache_key(store: Store) -> tuple[Any, ...]:
+    # Credentials do not take part in Store equality; the cache must tell keys apart.
+    return (store, store.credentials.account_key, store.credentials.sas_token)
+
+
+def account(store: Store) -> str:
+    """The storage account name, or a configuration error saying it is missing."""
+    if not store.account:
+        raise ConfigError([("account", "an Azure store needs the storage account name")])
+    return store.account
+
+
+def base_url(store: Store) -> str:
+    """The blob endpoint with the account: the endpoint override, or the public cloud's."""
+    return store.endpoint_url or f"https://{account(store)}.blob.core.windows.net"
+
+
+def uses_entra(store: Store) -> bool:
+    """True when the store authenticates with Entra ID rather than an account key or SAS."""
+    return not store.credentials.account_key and not store.credentials.sas_token
+
+
+def auth_mode(store: Store) -> str:
+    if store.credentials.account_key:
+        return "account key"
+    if store.credentials.sas_token:
+        return "SAS token"
+    if store.client_id:
+        return "managed identity " + store.client_id
+    return "ambient Entra ID credential"
+
+
+def connection_string(store: Store) -> str:
+    """An account-key connection string naming the blob endpoint (Azurite needs it)."""
+    key = store.credentials.account_key
+    if not key:
+        raise UnsupportedError("a connection string needs the account key")
+    protocol = "https" if store.tls else "http"
+    return (
+        f"DefaultEndpointsProtocol={protocol};AccountName={account(store)};"
+        f"AccountKey={key};BlobEndpoint={base_url(store)};"
+    )
+
+
+def entra_credential(store: Store) -> Any:
+    """The Entra ID credential of a store: its managed identity, else the ambient one."""
+    from azure.identity import DefaultAzureCredential
+
+    kwargs: dict[str, Any] = {}
+    if store.client_id:
+        kwargs["managed_identity_client_id"] = store.client_id
+        kwargs["workload_identity_client_id"] = store.client_id
+    if store.tenant_id:
+        kwargs["workload_identity_tenant_id"] = store.tenant_id
+        kwargs["additionally_allowed_tenants"] = [store.tenant_id]
+    return DefaultAzureCredential(**kwargs)
+
+
+def service(store: Store) -> BlobServiceClient:
+    """The store's BlobServiceClient, built once per store and credentials."""
+    key = _cache_key(store)
+    client = _services.get(key)
+    if client is not None:
+        return client  # type: ignore[no-any-return]
+    from azure.storage.blob import BlobServiceClient
+
+    creds = store.credentials
+    if creds.account_key:
+        client = BlobServiceClient(
+            account_url=base_url(store),
+            credential={"account_name": account(store), "account_key": creds.account_key},
+        )
+    elif creds.sas_token:
+        client = BlobServiceClient(account_url=base_url(store), credential=creds.sas_token)
+    else:
+        client = BlobServiceClient(account_url=base_url(store), credential=entra_credential(store))
+    with _lock:
+        _services[key] = client
+    return client
+
+
+def container(store: Store) -> ContainerClient:
+    """The ContainerClient of the store's container."""
+    return service(store).get_container_client(store.container or store.bucket)
+
+
+def filesystem(store: Store) -> AzureBlobFileSystem:
+    """An adlfs filesystem for the store; paths are ``<container>/<key>``."""
+    from adlfs import AzureBlobFileSystem
+
+    creds = store.credentials
+    if creds.account_key:
+        return AzureBlobFileSystem(connection_string=connection_string(store))
+    kwargs: dict[str, Any] = {"account_name": account(store)}
+    if store.endpoint:
+        kwargs["account_host"] = base_url(store).split("://", 1)[1].split("/", 1)[0]
+    if creds.sas_token:
+        kwargs["sas_token"] = creds.sas_token
+    else:
+        kwargs["credential"] = entra_credential(store)
+        if store.tenant_id:
+            kwargs["tenant_id"] = store.tenant_id
+    return AzureBlobFileSystem(**kwargs)
+
+
+# -- signing ---------------------------------------------------------------------------
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def delegation_key(store: Store, *, now: dt.datetime | None = None) -> DelegationKey:
+    """Fetch a user delegation key (valid 7 days) with the store's Entra ID identity."""
+    start = (now or _now()) - _CLOCK_SKEW
+    expiry = start + DELEGATION_KEY_LIFETIME
+    try:
+        udk = service(store).get_user_delegation_key(key_start_time=start, key_expiry_time=expiry)
+    except Exception as exc:
+        raise translate(exc, "get a user delegation key") from exc
+    return DelegationKey(
+        signed_oid=udk.signed_oid,
+        signed_tid=udk.signed_tid,
+        signed_start=udk.signed_start,
+        signed_expiry=udk.signed_expiry,
+        signed_service=udk.signed_service,
+        signed_version=udk.signed_version,
+        value=udk.value,
+        signed_delegated_user_tid=getattr(udk, "signed_delegated_user_tid", None),
+    )
+
+
+def signer(store: Store, *, until: dt.datetime | None = None) -> BlobSigner:
+    """The store's signer, built once; a delegation key is renewed when `until` outlives it."""
+    key = _cache_key(store)
+    current = _signers.get(key)
+    if current is not None and (
+        current.delegation is None or until is None or until <= current.delegation.expiry
+    ):
+        return current
+    creds = store.credentials
+    common: dict[str, Any] = {
+        "account": account(store),
+        "container": store.container or store.bucket,
+        "base_url": base_url(store),
+        "version": str(store.options.get("sas_version", SIGNED_VERSION)),
+        "protocol": "https" if store.tls else None,
+    }
+    if creds.account_key:
+        made = BlobSigner(key=decode_key(creds.account_key), **common)
+    elif creds.sas_token:
+        raise UnsupportedError(
+            "a store reached with a SAS token cannot sign new URLs",
+            hint="give the store the account key, or an Entra ID identity with "
+            "the Storage Blob Data Owner role (user delegation SAS)",
+        )
+    else:
+        udk = delegation_key(store)
+        made = BlobSigner(key=decode_key(udk.value), delegation=udk, **common)
+    with _lock:
+        _signers[key] = made
+    return made
+
+
+def forget(store: Store) -> None:
+    """Drop the cached clients and signer of a store (tests; rotated keys)."""
+    key = _cache_key(store)
+    with _lock:
+        _services.pop(key, None)
+        _signers.pop(key, None)
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def status_of(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+
+
+def error_code(exc: BaseException) -> str:
+    return str(getattr(exc, "error_code", "") or "")
+
+
+def translate(exc: BaseException, what: str) -> ByobError:
+    """A byob error for an SDK exception, naming the operation and the HTTP status only."""
+    if isinstance(exc, ByobError):
+        return exc
+    status = status_of(exc)
+    code = error_code(exc)
+    detail = f"HTTP {status}" if status else type(exc).__name__
+    if code:
+        detail += f" {code}"
+    if status in (401, 403) or type(exc).__name__ == "ClientAuthenticationError":
+        return StoreAccessError(
+            f"Azure refused to {what} ({detail})",
+            hint="check the account key, or the identity's role assignments",
+        )
+    return StoreAccessError(f"could not {what} ({detail})")

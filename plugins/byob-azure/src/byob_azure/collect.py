@@ -1,0 +1,159 @@
+"""Listing and deleting for garbage collection: List Blobs pages and Blob Batch deletes.
+
+Listing: List Blobs returns names in ascending order, a page at a time; we fetch each
+page only when the previous one is consumed. Its continuation marker is opaque (a
+client cannot build one from a key), so a listing that resumes after `start_after`
+starts at the prefix and skips what sorts before.
+
+Versions: with blob versioning on, each overwrite or delete leaves a noncurrent version
+(``is_current_version`` false); those are what ``Kind.VERSIONS`` lists and purges.
+Soft-deleted blobs are not listed: Azure removes them itself when their retention ends,
+and removing them early would defeat the recovery window that SPEC §6 asks for.
+Uncommitted blocks are not listable uploads (see `byob_azure.multipart`), so
+``Kind.UPLOADS`` lists nothing and aborting is a no-op.
+
+Deleting: one Blob Batch request of up to 256 deletes; when the endpoint refuses batch
+requests (some emulators and proxies), concurrent single deletes. A blob already gone
+counts as deleted, so a re-run after a crash reaches the same end state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from byob_core.errors import StoreAccessError
+from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
+from byob_core.stores import Store
+
+from byob_azure import clients
+
+PAGE_SIZE = 5000
+#: Concurrent single deletes when batches are unavailable.
+WORKERS = 16
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
+    """Yield objects or noncurrent versions under the prefix, page by page, by key."""
+    if request.kind is Kind.UPLOADS:
+        return
+    container = clients.container(store)
+    include = ["versions"] if request.kind is Kind.VERSIONS else None
+    pages = container.list_blobs(
+        name_starts_with=request.prefix or None,
+        include=include,
+        results_per_page=int(store.options.get("list_page_size", PAGE_SIZE)),
+    ).by_page()
+    try:
+        for page in pages:
+            for blob in page:
+                if request.start_after is not None and blob.name <= request.start_after:
+                    continue
+                # Only noncurrent versions; the current one is the object itself.
+                noncurrent = blob.version_id and not blob.is_current_version
+                if request.kind is Kind.VERSIONS and not noncurrent:
+                    continue
+                yield Entry(
+                    key=blob.name,
+                    size=blob.size or 0,
+                    modified=_utc(blob.last_modified),
+                    etag=blob.etag,
+                    version_id=blob.version_id if request.kind is Kind.VERSIONS else None,
+                )
+    except Exception as exc:
+        raise clients.translate(exc, f"list blobs under {request.prefix!r}") from exc
+
+
+def _batch_mode(store: Store) -> str:
+    value = store.options.get("batch_delete", "auto")
+    if value is True or str(value).lower() in ("true", "yes", "1", "always"):
+        return "always"
+    if value is False or str(value).lower() in ("false", "no", "0", "never"):
+        return "never"
+    return "auto"
+
+
+def delete(store: Store, batch: DeleteBatch) -> DeleteResult:
+    """Delete exactly the named blobs (or versions); per-key errors, never a prefix."""
+    if batch.kind is Kind.UPLOADS:
+        return DeleteResult(deleted=list(batch.entries))
+    entries = list(batch.entries)
+    if not entries:
+        return DeleteResult()
+    mode = _batch_mode(store)
+    if mode != "never":
+        try:
+            return _delete_batch(store, batch.kind, entries)
+        except BatchUnsupportedError:
+            if mode == "always":
+                raise
+    return _delete_each(store, batch.kind, entries)
+
+
+class BatchUnsupportedError(StoreAccessError):
+    """The endpoint refused the Blob Batch request as a whole."""
+
+
+def _delete_batch(store: Store, kind: Kind, entries: Sequence[Entry]) -> DeleteResult:
+    container = clients.container(store)
+    if kind is Kind.VERSIONS:
+        items: list[Any] = [{"name": e.key, "version_id": e.version_id} for e in entries]
+        kwargs: dict[str, Any] = {}
+    else:
+        items = [e.key for e in entries]
+        kwargs = {"delete_snapshots": "include"}
+    try:
+        responses = list(container.delete_blobs(*items, raise_on_any_failure=False, **kwargs))
+    except Exception as exc:
+        status = clients.status_of(exc)
+        if status in (400, 404, 405, 501) or status is None:
+            raise BatchUnsupportedError(
+                f"blob batch refused ({clients.translate(exc, 'delete')})"
+            ) from exc
+        raise clients.translate(exc, "delete a batch of blobs") from exc
+    if len(responses) != len(entries):
+        raise BatchUnsupportedError("the blob batch answered a different number of deletes")
+    deleted: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    for entry, response in zip(entries, responses, strict=True):
+        status = getattr(response, "status_code", None)
+        if status in (200, 202, 404):  # 404: already gone, the end state holds
+            deleted.append(entry)
+        else:
+            errors.append((entry.key, f"HTTP {status} {getattr(response, 'reason', '')}".strip()))
+    return DeleteResult(deleted=deleted, errors=errors)
+
+
+def _delete_each(store: Store, kind: Kind, entries: Sequence[Entry]) -> DeleteResult:
+    container = clients.container(store)
+
+    def one(entry: Entry) -> tuple[Entry, str | None]:
+        blob = container.get_blob_client(entry.key)
+        try:
+            if kind is Kind.VERSIONS:
+                blob.delete_blob(version_id=entry.version_id)
+            else:
+                blob.delete_blob(delete_snapshots="include")
+        except Exception as exc:
+            if clients.status_of(exc) == 404:
+                return entry, None
+            return entry, str(clients.translate(exc, "delete"))
+        return entry, None
+
+    deleted: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(entries))) as pool:
+        for entry, problem in pool.map(one, entries):
+            if problem is None:
+                deleted.append(entry)
+            else:
+                errors.append((entry.key, problem))
+    return DeleteResult(deleted=deleted, errors=errors)
