@@ -236,9 +236,11 @@ class ProviderContract:
         assert store.prefix + "live/1" in remaining
         assert not any("dead/" in k for k in remaining)
         assert provisioned.read_marker(store) is not None, "gc must never touch the marker"
-        young = provisioned.gc([], team=TEAM, options=GcOptions(
+        self.put(provisioned, "dead/3", b"young")
+        young = provisioned.gc(["live/1"], team=TEAM, options=GcOptions(
             grace=dt.timedelta(hours=1), journal=tmp_path / "journal"))
         assert young.deleted == 0
+        assert store.prefix + "dead/3" in self.keys_in_store(provisioned)
 
 
 def _http(method: str, url: str, body: bytes | None, headers: dict[str, str], want: str = "body") -> bytes | str:
