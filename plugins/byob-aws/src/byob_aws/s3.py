@@ -1,0 +1,527 @@
+"""The S3 machinery of byob, parametrised by store: connection, signing, multipart, listing, deletes.
+
+`S3Provider` bundles it for one `ProviderSpec`; byob-aws uses it for ``aws``, and other
+S3-family plugins (byob-minio) build their own with a different spec and override what
+their servers do differently. Cloud SDKs (botocore, s3fs) are imported inside the
+functions that use them, so importing this module stays cheap; signing never imports them
+when the store carries its credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from byob_core.errors import ByobError, StoreAccessError
+from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
+from byob_core.signing import (
+    CompletedPart,
+    MultipartUpload,
+    SignedRequest,
+    SignRequest,
+)
+from byob_core.stores import Store
+
+from byob_aws.sigv4 import Presigner, S3Endpoint, ambient_region
+
+if TYPE_CHECKING:
+    from byob_core.findings import Finding
+    from byob_core.plans import Plan
+    from byob_core.provider import ProviderSpec, ProvisionContext, ValidateContext
+    from fsspec import AbstractFileSystem
+
+#: S3's page size for listings and its most keys per DeleteObjects call.
+PAGE_SIZE = 1000
+DELETE_BATCH = 1000
+#: Error codes that mean "these credentials may not do this".
+ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "AllAccessDisabled",
+        "AccountProblem",
+        "403",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a botocore `ClientError` (``""`` for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def error_message(exc: BaseException) -> str:
+    """A short, secret-free description of a botocore error."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        err = response.get("Error", {})
+        code, message = err.get("Code", ""), err.get("Message", "")
+        return f"{code}: {message}".strip(": ") or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def translate(exc: BaseException, what: str, store: Store) -> ByobError:
+    """Turn an SDK exception into a byob error (raise the result ``from exc``)."""
+    code = error_code(exc)
+    message = f"{what} on {store.display} failed: {error_message(exc)}"
+    if code in ACCESS_CODES or code == "NoSuchBucket":
+        hint = (
+            "check the store's credentials and the bucket policy"
+            if code != "NoSuchBucket"
+            else "create it with `python -m byob_core provision`"
+        )
+        return StoreAccessError(message, hint=hint)
+    return StoreAccessError(message, hint="check the endpoint, region and network")
+
+
+@attrs.frozen(kw_only=True)
+class Connection:
+    """How to reach a store's S3 endpoint: region, endpoint, addressing, credentials.
+
+    Built from the store alone; credentials are the store's, or None for the standard AWS
+    chain (environment, shared profile, instance or task role).
+    """
+
+    bucket: str
+    region: str
+    endpoint_url: str | None
+    path_style: bool
+    access_key: str | None = attrs.field(default=None, repr=False)
+    secret_key: str | None = attrs.field(default=None, repr=False)
+    session_token: str | None = attrs.field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, store: Store) -> Connection:
+        creds = store.credentials
+        return cls(
+            bucket=store.bucket,
+            region=store.region or ambient_region(),
+            endpoint_url=store.endpoint_url,
+            path_style=store.path_style,
+            access_key=creds.access_key,
+            secret_key=creds.secret_key,
+            session_token=creds.session_token,
+        )
+
+    @property
+    def explicit_credentials(self) -> bool:
+        return bool(self.access_key and self.secret_key)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``botocore.session.Session.create_client``."""
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        if self.explicit_credentials:
+            kwargs["aws_access_key_id"] = self.access_key
+            kwargs["aws_secret_access_key"] = self.secret_key
+            if self.session_token:
+                kwargs["aws_session_token"] = self.session_token
+        return kwargs
+
+    def botocore_config(self) -> Any:
+        from botocore.config import Config
+
+        return Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if self.path_style else "virtual"},
+            retries={"max_attempts": 3, "mode": "standard"},
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _client(conn: Connection, service: str) -> Any:
+    import botocore.session
+
+    session = botocore.session.Session()
+    config = conn.botocore_config() if service == "s3" else None
+    return session.create_client(service, config=config, **conn.client_kwargs())
+
+
+def client(store: Store, service: str = "s3") -> Any:
+    """A botocore client for `store` (``s3``, ``kms`` or ``sts``), cached per connection."""
+    return _client(Connection.of(store), service)
+
+
+def frozen_credentials(conn: Connection) -> tuple[str, str, str | None]:
+    """(access key, secret key, token): the store's, else the current ones of the AWS chain."""
+    if conn.explicit_credentials:
+        assert conn.access_key is not None and conn.secret_key is not None
+        return conn.access_key, conn.secret_key, conn.session_token
+    import botocore.session
+
+    credentials = botocore.session.Session().get_credentials()
+    if credentials is None:
+        raise StoreAccessError(
+            "no AWS credentials: the store carries none and the AWS chain found none",
+            hint="put access keys in the store, or set AWS_PROFILE / AWS_ACCESS_KEY_ID, "
+            "or run with an instance or task role",
+        )
+    frozen = credentials.get_frozen_credentials()
+    return frozen.access_key, frozen.secret_key, frozen.token
+
+
+@functools.lru_cache(maxsize=256)
+def _presigner(
+    conn: Connection, access_key: str, secret_key: str, token: str | None, user_param: str
+) -> Presigner:
+    return Presigner(
+        access_key=access_key,
+        secret_key=secret_key,
+        session_token=token,
+        region=conn.region,
+        endpoint=S3Endpoint.for_bucket(
+            conn.bucket, conn.region, endpoint_url=conn.endpoint_url, path_style=conn.path_style
+        ),
+        user_param=user_param,
+    )
+
+
+def presigner(store: Store, user_param: str = "X-User") -> Presigner:
+    """The store's pre-signer, built once per store and credentials."""
+    conn = Connection.of(store)
+    access_key, secret_key, token = frozen_credentials(conn)
+    return _presigner(conn, access_key, secret_key, token, user_param)
+
+
+def filesystem(store: Store) -> AbstractFileSystem:
+    """An s3fs filesystem for the store (paths are ``<bucket>/<full key>``)."""
+    import s3fs
+
+    conn = Connection.of(store)
+    options: dict[str, Any] = {
+        "endpoint_url": conn.endpoint_url,
+        "client_kwargs": {"region_name": conn.region},
+        "config_kwargs": {
+            "signature_version": "s3v4",
+            "s3": {"addressing_style": "path" if conn.path_style else "virtual"},
+        },
+    }
+    if conn.explicit_credentials:
+        options.update(key=conn.access_key, secret=conn.secret_key, token=conn.session_token)
+    return s3fs.S3FileSystem(**options)
+
+
+# -- multipart ----------------------------------------------------------------------------
+
+
+class S3Multipart:
+    """CreateMultipartUpload, pre-signed UploadPart URLs, CompleteMultipartUpload, Abort."""
+
+    def __init__(self, store: Store, user_param: str = "X-User") -> None:
+        self._store = store
+        self._user_param = user_param
+
+    def create(self, key: str, *, content_type: str | None = None) -> MultipartUpload:
+        kwargs: dict[str, Any] = {"Bucket": self._store.bucket, "Key": key}
+        if content_type:
+            kwargs["ContentType"] = content_type
+        try:
+            response = client(self._store).create_multipart_upload(**kwargs)
+        except Exception as exc:
+            raise translate(exc, f"starting a multipart upload of {key!r}", self._store) from exc
+        return MultipartUpload(key=key, upload_id=response["UploadId"])
+
+    def sign_parts(
+        self,
+        upload: MultipartUpload,
+        parts: Sequence[tuple[int, str | None]],
+        *,
+        expires: dt.timedelta,
+        at: dt.datetime,
+        user: str | None = None,
+    ) -> list[SignedRequest]:
+        requests = [
+            SignRequest(
+                key=upload.key,
+                method="PUT",
+                expires=expires,
+                at=at,
+                user=user,
+                content_md5=md5,
+                params={"partNumber": str(number), "uploadId": upload.upload_id},
+            )
+            for number, md5 in parts
+        ]
+        return presigner(self._store, self._user_param).sign_many(requests)
+
+    def complete(self, upload: MultipartUpload, parts: Sequence[CompletedPart]) -> None:
+        ordered = sorted(parts, key=lambda p: p.number)
+        document = {"Parts": [{"PartNumber": p.number, "ETag": _quoted(p.etag)} for p in ordered]}
+        try:
+            client(self._store).complete_multipart_upload(
+                Bucket=self._store.bucket,
+                Key=upload.key,
+                UploadId=upload.upload_id,
+                MultipartUpload=document,
+            )
+        except Exception as exc:
+            raise translate(exc, f"completing the upload of {upload.key!r}", self._store) from exc
+
+    def abort(self, upload: MultipartUpload) -> None:
+        try:
+            client(self._store).abort_multipart_upload(
+                Bucket=self._store.bucket, Key=upload.key, UploadId=upload.upload_id
+            )
+        except Exception as exc:
+            if error_code(exc) == "NoSuchUpload":
+                return  # already gone: the end state holds
+            raise translate(exc, f"aborting the upload of {upload.key!r}", self._store) from exc
+
+
+def _quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
+def _unquoted(etag: str | None) -> str | None:
+    return etag.strip('"') if etag else etag
+
+
+# -- listing ------------------------------------------------------------------------------
+
+
+def list_objects(
+    store: Store, request: ListRequest, *, page_size: int = PAGE_SIZE
+) -> Iterator[Entry]:
+    """Current objects under the prefix, in key order, one ListObjectsV2 page at a time."""
+    s3 = client(store)
+    kwargs: dict[str, Any] = {
+        "Bucket": store.bucket,
+        "Prefix": request.prefix,
+        "MaxKeys": page_size,
+    }
+    if request.start_after:
+        kwargs["StartAfter"] = request.start_after
+    while True:
+        try:
+            page = s3.list_objects_v2(**kwargs)
+        except Exception as exc:
+            raise translate(exc, "listing objects", store) from exc
+        for item in page.get("Contents", ()):
+            yield Entry(
+                key=item["Key"],
+                size=int(item.get("Size", 0)),
+                modified=item["LastModified"],
+                etag=_unquoted(item.get("ETag")),
+            )
+        token = page.get("NextContinuationToken")
+        if not page.get("IsTruncated") or not token:
+            return
+        kwargs["ContinuationToken"] = token
+
+
+def list_versions(
+    store: Store, request: ListRequest, *, page_size: int = PAGE_SIZE
+) -> Iterator[Entry]:
+    """Noncurrent versions and removable delete markers, by key, newest first within a key.
+
+    A delete marker that is the current version is yielded only when it is the key's last
+    remaining version: removing it earlier would bring the deleted object back. So a
+    collector that purges a deleted key's old versions removes its marker on the next run.
+    """
+    s3 = client(store)
+    kwargs: dict[str, Any] = {
+        "Bucket": store.bucket,
+        "Prefix": request.prefix,
+        "MaxKeys": page_size,
+    }
+    after = request.start_after
+    if after:
+        kwargs["KeyMarker"] = after
+    group: list[tuple[dict[str, Any], bool]] = []
+
+    def flush() -> Iterator[Entry]:
+        if not group:
+            return
+        for item, marker in group:
+            latest = bool(item.get("IsLatest"))
+            if latest and (not marker or len(group) > 1):
+                continue
+            yield Entry(
+                key=item["Key"],
+                size=int(item.get("Size", 0)),
+                modified=item["LastModified"],
+                etag=_unquoted(item.get("ETag")),
+                version_id=item.get("VersionId"),
+                is_delete_marker=marker,
+            )
+        group.clear()
+
+    while True:
+        try:
+            page = s3.list_object_versions(**kwargs)
+        except Exception as exc:
+            raise translate(exc, "listing object versions", store) from exc
+        items = [(v, False) for v in page.get("Versions", ())]
+        items += [(m, True) for m in page.get("DeleteMarkers", ())]
+        # The two lists each run in key order; merge them, newest first within a key.
+        items.sort(key=lambda pair: (pair[0]["Key"], -pair[0]["LastModified"].timestamp()))
+        for item, marker in items:
+            if after is not None and item["Key"] <= after:
+                continue  # KeyMarker is exclusive on AWS, inclusive on some servers (moto)
+            if group and group[0][0]["Key"] != item["Key"]:
+                yield from flush()
+            group.append((item, marker))
+        if not page.get("IsTruncated"):
+            break
+        kwargs["KeyMarker"] = page.get("NextKeyMarker")
+        if page.get("NextVersionIdMarker"):
+            kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
+        else:
+            kwargs.pop("VersionIdMarker", None)
+    yield from flush()
+
+
+def list_uploads(
+    store: Store, request: ListRequest, *, page_size: int = PAGE_SIZE
+) -> Iterator[Entry]:
+    """Incomplete multipart uploads under the prefix, by key, one page at a time."""
+    s3 = client(store)
+    kwargs: dict[str, Any] = {
+        "Bucket": store.bucket,
+        "Prefix": request.prefix,
+        "MaxUploads": page_size,
+    }
+    after = request.start_after
+    if after:
+        kwargs["KeyMarker"] = after
+    while True:
+        try:
+            page = s3.list_multipart_uploads(**kwargs)
+        except Exception as exc:
+            raise translate(exc, "listing multipart uploads", store) from exc
+        for item in page.get("Uploads", ()):
+            if after and item["Key"] <= after:
+                continue  # as for versions: some servers treat KeyMarker as inclusive
+            yield Entry(key=item["Key"], modified=item["Initiated"], upload_id=item["UploadId"])
+        if not page.get("IsTruncated"):
+            return
+        kwargs["KeyMarker"] = page.get("NextKeyMarker")
+        kwargs["UploadIdMarker"] = page.get("NextUploadIdMarker")
+
+
+def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
+    """Route a listing by kind."""
+    if request.kind is Kind.VERSIONS:
+        return list_versions(store, request)
+    if request.kind is Kind.UPLOADS:
+        return list_uploads(store, request)
+    return list_objects(store, request)
+
+
+# -- deletes ------------------------------------------------------------------------------
+
+
+def delete_entries(store: Store, batch: DeleteBatch) -> DeleteResult:
+    """Delete a batch: DeleteObjects (quiet, at most 1,000 keys a call), or abort uploads.
+
+    Per-key errors come back in the result; a failure of the whole call (access denied,
+    no such bucket) raises `StoreAccessError`.
+    """
+    if batch.kind is Kind.UPLOADS:
+        return _abort_uploads(store, batch.entries)
+    deleted: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    s3 = client(store)
+    entries = list(batch.entries)
+    for start in range(0, len(entries), DELETE_BATCH):
+        chunk = entries[start : start + DELETE_BATCH]
+        objects = []
+        for entry in chunk:
+            item = {"Key": entry.key}
+            if batch.kind is Kind.VERSIONS and entry.version_id:
+                item["VersionId"] = entry.version_id
+            objects.append(item)
+        try:
+            response = s3.delete_objects(
+                Bucket=store.bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+        except Exception as exc:
+            raise translate(exc, f"deleting {len(objects)} objects", store) from exc
+        failed: dict[tuple[str, str | None], str] = {}
+        for err in response.get("Errors", ()):
+            version = err.get("VersionId") if batch.kind is Kind.VERSIONS else None
+            failed[(err.get("Key", ""), version or None)] = (
+                f"{err.get('Code', 'Error')}: {err.get('Message', '')}".rstrip(": ")
+            )
+        for entry in chunk:
+            version = entry.version_id if batch.kind is Kind.VERSIONS else None
+            message = failed.get((entry.key, version))
+            if message is None:
+                deleted.append(entry)
+            else:
+                errors.append((entry.key, message))
+    return DeleteResult(deleted=deleted, errors=errors)
+
+
+def _abort_uploads(store: Store, entries: Sequence[Entry]) -> DeleteResult:
+    s3 = client(store)
+    deleted: list[Entry] = []
+    errors: list[tuple[str, str]] = []
+    for entry in entries:
+        if not entry.upload_id:
+            errors.append((entry.key, "no upload id"))
+            continue
+        try:
+            s3.abort_multipart_upload(Bucket=store.bucket, Key=entry.key, UploadId=entry.upload_id)
+        except Exception as exc:
+            if error_code(exc) != "NoSuchUpload":
+                if error_code(exc) in ACCESS_CODES:
+                    raise translate(exc, "aborting multipart uploads", store) from exc
+                errors.append((entry.key, error_message(exc)))
+                continue
+        deleted.append(entry)
+    return DeleteResult(deleted=deleted, errors=errors)
+
+
+# -- the bundle ---------------------------------------------------------------------------
+
+
+class S3Provider:
+    """Every verb of an S3-family provider, for one `ProviderSpec`.
+
+    Subclass it for an S3-compatible service and override what differs; the plugin module
+    of a provider only forwards its hooks to one instance. `check_prefix` names the
+    findings (``aws.versioning``) and plan changes.
+    """
+
+    #: Whether the service has AWS KMS (keys by ARN) for default encryption.
+    has_kms: bool = True
+
+    def __init__(self, spec: ProviderSpec, *, check_prefix: str | None = None) -> None:
+        self.spec = spec
+        self.check_prefix = check_prefix or spec.name
+
+    def filesystem(self, store: Store) -> AbstractFileSystem:
+        return filesystem(store)
+
+    def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:
+        return presigner(store, self.spec.user_param).sign_many(requests)
+
+    def multipart(self, store: Store) -> S3Multipart:
+        return S3Multipart(store, self.spec.user_param)
+
+    def list(self, store: Store, request: ListRequest) -> Iterator[Entry]:
+        return list_entries(store, request)
+
+    def garbage_collect(self, store: Store, batch: DeleteBatch) -> DeleteResult:
+        return delete_entries(store, batch)
+
+    def provision(self, store: Store, context: ProvisionContext) -> Plan:
+        from byob_aws.provision import Provisioner
+
+        return Provisioner(self, store, context).run()
+
+    def validate(self, store: Store, context: ValidateContext) -> list[Finding]:
+        from byob_aws.validate import Validator
+
+        return Validator(self, store, context).run()
