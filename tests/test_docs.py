@@ -33,3 +33,13 @@ class TestHookReference:
 
     def test_hookspec_has_docstring(self, name: str, fn: object) -> None:
         assert inspect.getdoc(fn), f"{name} has no docstring"
+
+
+def test_cli_reference_is_generated_from_the_parser() -> None:
+    import runpy
+
+    module = runpy.run_path(str(ROOT / "docs" / "gen_cli_reference.py"))
+    expected = module["render"]()
+    assert (ROOT / "docs" / "cli.md").read_text() == expected, (
+        "docs/cli.md is stale: run `python docs/gen_cli_reference.py`"
+    )
