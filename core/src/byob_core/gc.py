@@ -1,0 +1,819 @@
+"""The garbage-collection engine: deletes what no live key names, and nothing else.
+
+Providers list and delete (``byob_list``, ``byob_garbage_collect``); this module decides
+what may go, and owns every safety rule:
+
+- **Live keys are never touched**, in any phase: not the object, not its noncurrent
+  versions, not its multipart uploads.
+- **Young things are never touched**: an object whose ``modified`` is at or after
+  ``cutoff = now - grace`` stays. The cutoff is fixed once, when a run starts (and kept
+  by the journal when a run resumes), so an object written while a run is under way is
+  young by construction and survives it.
+- **Nothing outside the sub-path**: every key is checked against the store's prefix
+  when it is listed, and again with `byob_core.keys.relative` just before the delete
+  call that names it. An entry a buggy provider lists outside the prefix is reported as
+  an error and left alone. Deletes always name their keys; nothing is deleted by prefix.
+- **byob's own prefix** (``.byob/`` inside the sub-path: probe and marker objects) is
+  never collected.
+- **Dry run** forms exactly the batches a real run would and reports every entry it
+  would delete, deleting nothing and writing no journal.
+- **Streaming**: the listing is consumed lazily in key order; memory holds the live set,
+  one pending batch and (for versions) the versions of one key, never the listing.
+- **Journal**: after each batch a small JSON file (written to a temporary file, then
+  ``os.replace``) records the store, a digest of the live set, the grace, the cutoff,
+  the phase and the last key fully handled, plus the counters. A re-run with the same
+  store, live set and grace resumes after that key with the same cutoff and converges
+  to the state an uninterrupted run reaches. Deletion is idempotent, so a crash between
+  a delete and its journal write only repeats a harmless delete. A finished run removes
+  its journal.
+- **Versions** (``purge_versions``, where the provider keeps them): the versions of a
+  key are purged only when everything listed for that key (versions and delete
+  markers) is older than the cutoff, so what this run (or anyone) deleted within the
+  grace period stays recoverable. A delete marker is removed only when no version is
+  left behind it, because removing it earlier would bring the object back.
+- **Multipart uploads** (``abort_uploads``, where the provider has them) initiated
+  before the cutoff are aborted.
+- **An empty live set is refused** unless ``allow_empty_live`` says it is meant: a
+  live-key export that failed silently must not empty the store.
+
+>>> parse_duration("1d12h")
+datetime.timedelta(days=1, seconds=43200)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import structlog
+
+from byob_core import keys
+from byob_core.errors import GcError, UnsafeKeyError
+from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
+
+if TYPE_CHECKING:
+    from byob_core.plugins import PluginHost
+    from byob_core.stores import Store
+
+log = structlog.get_logger("byob.gc")
+
+__all__ = [
+    "GcInputError",
+    "GcOptions",
+    "GcReport",
+    "LiveSet",
+    "collect",
+    "default_journal",
+    "load_live_keys",
+    "parse_duration",
+]
+
+#: Format version of the journal file; a journal of another version is ignored.
+JOURNAL_VERSION = 1
+#: Errors kept in the report (all are counted in `GcReport.error_count`).
+MAX_ERRORS = 1000
+#: Listed entries between two progress callbacks (and journal checkpoints without deletes).
+PROGRESS_EVERY = 1000
+CHECKPOINT_EVERY = 10_000
+
+_PHASES = (Kind.OBJECTS, Kind.VERSIONS, Kind.UPLOADS)
+
+
+class GcInputError(GcError, ValueError):
+    """Bad input to garbage collection: a malformed duration or live-key source (exit 2)."""
+
+
+# -- durations ---------------------------------------------------------------------------
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """Parse a grace period such as ``90s``, ``30m``, ``24h``, ``7d``, ``2w`` or ``1d12h``.
+
+    >>> parse_duration("30m")
+    datetime.timedelta(seconds=1800)
+    >>> parse_duration("2w").days
+    14
+    """
+    hint = "use a number and a unit s, m, h, d or w, such as 30m, 24h or 7d"
+    if not isinstance(text, str):
+        raise GcInputError(f"invalid duration {text!r}", hint=hint)
+    compact = text.strip().lower()
+    position = 0
+    seconds = 0
+    for match in _DURATION.finditer(compact):
+        if match.start() != position:
+            break
+        seconds += int(match.group(1)) * _UNITS[match.group(2)]
+        position = match.end()
+        while position < len(compact) and compact[position] == " ":
+            position += 1
+    if not compact or position != len(compact):
+        raise GcInputError(f"invalid duration {text!r}", hint=hint)
+    return dt.timedelta(seconds=seconds)
+
+
+# -- the live set ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class LiveSet:
+    """The keys (relative to the sub-path) that garbage collection must keep.
+
+    `digest` identifies the set in the journal, so a resumed run is sure it works from
+    the same live set as the run it continues.
+    """
+
+    keys: frozenset[str]
+    digest: str
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+
+def _digest(live: frozenset[str]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(live):
+        h.update(key.encode("utf-8", "surrogatepass"))
+        h.update(b"\n")  # keys cannot hold a newline: the key guard refuses control chars
+    return h.hexdigest()
+
+
+def _add_checked(found: set[str], key: object, where: str, source: str) -> None:
+    if not isinstance(key, str):
+        raise GcInputError(
+            f"{source}, {where}: a live key must be a string, not {type(key).__name__}"
+        )
+    try:
+        keys.check(key)
+    except UnsafeKeyError as exc:
+        raise GcInputError(
+            f"{source}, {where}: {exc}",
+            hint="live keys are relative to the store's sub-path, one per line",
+        ) from None
+    found.add(key)
+    # Surrounding blanks are ambiguous (a real key may hold them, an export may add
+    # them); keeping both readings only ever keeps more, never deletes more.
+    stripped = key.strip()
+    if stripped and stripped != key:
+        with contextlib.suppress(UnsafeKeyError):
+            found.add(keys.check(stripped))
+
+
+def load_live_keys(source: LiveSet | str | os.PathLike[str] | Iterable[str]) -> LiveSet:
+    """Load and check the live keys from a file or an iterable.
+
+    `source` is a path to a file with one key per line (blank lines ignored), a path to
+    a JSON file holding a list of strings (recognised by its first character, ``[``), or
+    any iterable of strings. Keys are relative to the store's sub-path; each passes
+    `byob_core.keys.check`. Any problem (a missing or unreadable file, a malformed JSON
+    list, a bad key) raises `GcInputError` naming the line or item, so a caller deletes
+    nothing.
+
+    >>> len(load_live_keys(["runs/a.bin", "runs/b.bin", "runs/a.bin"]))
+    2
+    """
+    if isinstance(source, LiveSet):
+        return source
+    found: set[str] = set()
+    if isinstance(source, str | os.PathLike):
+        name = os.fspath(source)
+        label = f"live-key file {name}"
+        try:
+            with open(name, encoding="utf-8-sig", newline=None) as handle:
+                head = handle.read(4096)
+                if head.lstrip()[:1] == "[":
+                    _load_json(head + handle.read(), found, label)
+                else:
+                    handle.seek(0)
+                    for number, line in enumerate(handle, start=1):
+                        key = line.rstrip("\n")
+                        if key.strip():
+                            _add_checked(found, key, f"line {number}", label)
+        except UnicodeDecodeError as exc:
+            raise GcInputError(f"{label} is not UTF-8 text: {exc.reason}") from None
+        except OSError as exc:
+            raise GcInputError(
+                f"cannot read {label}: {exc.strerror or exc}",
+                hint="give a file with one live key per line, or a JSON list of keys",
+            ) from None
+    else:
+        label = "live keys"
+        try:
+            for number, key in enumerate(source, start=1):
+                _add_checked(found, key, f"item {number}", label)
+        except TypeError as exc:
+            raise GcInputError(
+                f"live keys must be a path or an iterable of strings: {exc}"
+            ) from None
+        name = "<iterable>"
+    frozen = frozenset(found)
+    return LiveSet(keys=frozen, digest=_digest(frozen), source=name)
+
+
+def _load_json(text: str, found: set[str], label: str) -> None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # A truncated export must not be read as "fewer live keys": refuse it.
+        raise GcInputError(
+            f"{label} starts with '[' but is not valid JSON: {exc.msg} at line {exc.lineno}",
+            hint="a live-key file is one key per line, or a JSON list of strings",
+        ) from None
+    if not isinstance(data, list):
+        raise GcInputError(f"{label}: the JSON must be a list of strings")
+    for number, key in enumerate(data, start=1):
+        _add_checked(found, key, f"item {number}", label)
+
+
+# -- options and report ------------------------------------------------------------------
+
+
+def _timedelta(value: dt.timedelta | str) -> dt.timedelta:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@attrs.frozen(kw_only=True)
+class GcOptions:
+    """How a collection runs.
+
+    grace: objects modified at or after ``now - grace`` are kept (a string such as
+        ``"24h"`` is parsed with `parse_duration`).
+    dry_run: delete nothing, report what a real run would delete.
+    purge_versions / abort_uploads: also purge noncurrent versions / abort multipart
+        uploads older than the grace period, where the provider has them.
+    batch_size: keys per delete call; None (or anything larger) means the provider's
+        ``gc_batch_size``.
+    journal: the journal file; None means ``default_journal(data_dir, store)`` when
+        `data_dir` is given, and no journal (no resuming) otherwise.
+    allow_empty_live: an empty live set is refused unless this says it is meant.
+    """
+
+    grace: dt.timedelta = attrs.field(default=dt.timedelta(hours=24), converter=_timedelta)
+    dry_run: bool = False
+    purge_versions: bool = False
+    abort_uploads: bool = False
+    batch_size: int | None = attrs.field(default=None)
+    journal: Path | None = attrs.field(default=None, converter=_optional_path)
+    data_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    allow_empty_live: bool = False
+
+    @grace.validator
+    def _check_grace(self, _: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
+        if value < dt.timedelta(0):
+            raise GcInputError(f"the grace period cannot be negative ({value})")
+
+    @batch_size.validator
+    def _check_batch(self, _: attrs.Attribute[int | None], value: int | None) -> None:
+        if value is not None and value < 1:
+            raise GcInputError(f"the batch size must be at least 1, not {value}")
+
+    def journal_for(self, store: Store) -> Path | None:
+        """The journal file this run uses for `store`, or None."""
+        if self.journal is not None:
+            return self.journal
+        if self.data_dir is not None:
+            return default_journal(self.data_dir, store)
+        return None
+
+
+def default_journal(data_dir: str | os.PathLike[str], store: Store) -> Path:
+    """``<data_dir>/gc/<store digest>.json``: one journal per store, whatever its team name."""
+    identity = json.dumps(list(store.identity)).encode()
+    return Path(data_dir) / "gc" / f"{hashlib.sha256(identity).hexdigest()[:24]}.json"
+
+
+_COUNTERS = (
+    "listed",
+    "kept_live",
+    "kept_young",
+    "kept_reserved",
+    "deleted",
+    "bytes_freed",
+    "versions_listed",
+    "versions_kept",
+    "versions_deleted",
+    "uploads_listed",
+    "uploads_kept",
+    "uploads_aborted",
+    "batches",
+    "error_count",
+)
+
+
+@attrs.define(kw_only=True)
+class GcReport:
+    """What a collection did (or, in a dry run, would do). Keys are full object keys.
+
+    `listed` and the `kept_*` counters are about current objects; versions and uploads
+    have their own. `errors` holds up to `MAX_ERRORS` (key, message) pairs; `error_count`
+    counts them all. `would_delete`, `would_purge` and `would_abort` are filled in a dry
+    run only. `phase` is the phase under way (for progress display) and None at the end.
+    """
+
+    store: str = ""
+    prefix: str = ""
+    cutoff: dt.datetime | None = None
+    dry_run: bool = False
+    resumed: bool = False
+    phases: list[str] = attrs.field(factory=list)
+    phase: str | None = None
+    listed: int = 0
+    kept_live: int = 0
+    kept_young: int = 0
+    kept_reserved: int = 0
+    deleted: int = 0
+    bytes_freed: int = 0
+    versions_listed: int = 0
+    versions_kept: int = 0
+    versions_deleted: int = 0
+    uploads_listed: int = 0
+    uploads_kept: int = 0
+    uploads_aborted: int = 0
+    batches: int = 0
+    error_count: int = 0
+    errors: list[tuple[str, str]] = attrs.field(factory=list)
+    would_delete: list[str] = attrs.field(factory=list)
+    would_purge: list[tuple[str, str | None]] = attrs.field(factory=list)
+    would_abort: list[tuple[str, str | None]] = attrs.field(factory=list)
+    #: Live keys that were not found among the current objects (a hint of a wrong live
+    #: file, such as keys given with the sub-path in front); None when it cannot be told.
+    live_missing: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def counters(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNTERS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        data: dict[str, Any] = {
+            "store": self.store,
+            "prefix": self.prefix,
+            "cutoff": self.cutoff.isoformat() if self.cutoff else None,
+            "dry_run": self.dry_run,
+            "resumed": self.resumed,
+            "phases": list(self.phases),
+            "ok": self.ok,
+            **self.counters(),
+            "live_missing": self.live_missing,
+            "errors": [{"key": key, "message": message} for key, message in self.errors],
+        }
+        if self.dry_run:
+            data["would_delete"] = list(self.would_delete)
+            data["would_purge"] = [{"key": k, "version_id": v} for k, v in self.would_purge]
+            data["would_abort"] = [{"key": k, "upload_id": u} for k, u in self.would_abort]
+        return data
+
+    def _error(self, key: str, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append((key, message))
+
+
+# -- the journal -------------------------------------------------------------------------
+
+
+def _read_journal(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise GcError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        # Starting afresh is always safe; the journal only saves work.
+        log.warning("gc_journal_unreadable", journal=str(path))
+        return None
+    if not isinstance(data, dict) or data.get("version") != JOURNAL_VERSION:
+        log.warning("gc_journal_ignored", journal=str(path), reason="unknown format")
+        return None
+    return data
+
+
+def _write_journal(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` atomically: a reader (or a crash) sees the old journal or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- the engine --------------------------------------------------------------------------
+
+OnProgress = Callable[[GcReport], None]
+OnDelete = Callable[[Kind, Sequence[Entry]], None]
+
+
+def collect(
+    host: PluginHost,
+    store: Store,
+    live: LiveSet | str | os.PathLike[str] | Iterable[str],
+    options: GcOptions | None = None,
+    *,
+    now: dt.datetime | None = None,
+    on_progress: OnProgress | None = None,
+    on_delete: OnDelete | None = None,
+) -> GcReport:
+    """Delete from `store` every object that `live` does not name and that is older than
+    the grace period; optionally purge old noncurrent versions and abort stale uploads.
+
+    host: the plugin host; the store's provider plugin lists and deletes.
+    live: a `LiveSet`, or anything `load_live_keys` reads (keys relative to the sub-path).
+    now: the time the cutoff is measured from (default: the current time, UTC).
+    on_progress: called with the report as listing and deletion advance.
+    on_delete: called after each batch, once the journal records it, with the kind and
+        the entries deleted (in a dry run: the entries that would be).
+
+    Raises `GcInputError` for bad input (nothing is deleted) and `GcError` when the run
+    cannot go on safely; an exception from the provider propagates, and a re-run with the
+    same journal resumes after the last batch that completed.
+    """
+    options = options or GcOptions()
+    live_set = load_live_keys(live)
+    if not live_set.keys and not options.allow_empty_live:
+        raise GcInputError(
+            "the live set is empty: every object older than the grace period would be deleted",
+            hint="check the live-key export; pass allow_empty_live (--allow-empty-live) if meant",
+        )
+    run = _Run(
+        host, store, live_set, options, now=now, on_progress=on_progress, on_delete=on_delete
+    )
+    return run.execute()
+
+
+class _Run:
+    """One collection: its fixed cutoff, its pending batch, its checkpoint."""
+
+    def __init__(
+        self,
+        host: PluginHost,
+        store: Store,
+        live: LiveSet,
+        options: GcOptions,
+        *,
+        now: dt.datetime | None,
+        on_progress: OnProgress | None,
+        on_delete: OnDelete | None,
+    ) -> None:
+        self.host = host
+        self.store = store
+        self.live = live
+        self.options = options
+        self.on_progress = on_progress
+        self.on_delete = on_delete
+        self.spec = host.spec(store.provider)
+        limit = self.spec.gc_batch_size
+        self.batch_size = max(1, min(options.batch_size or limit, limit))
+        self.prefix = store.prefix
+        self.journal = options.journal_for(store)
+        start = now if now is not None else dt.datetime.now(dt.UTC)
+        if start.tzinfo is None:
+            raise GcInputError("`now` must be an aware datetime (UTC)")
+        self.cutoff = start - options.grace
+        self.report = GcReport(
+            store=store.display, prefix=self.prefix, cutoff=self.cutoff, dry_run=options.dry_run
+        )
+        self.phases = [Kind.OBJECTS]
+        if options.purge_versions and self.spec.versions:
+            self.phases.append(Kind.VERSIONS)
+        if options.abort_uploads and self.spec.multipart:
+            self.phases.append(Kind.UPLOADS)
+        self.report.phases = [str(kind) for kind in self.phases]
+        # Checkpoint state of the phase under way.
+        self.kind = Kind.OBJECTS
+        self.pending: list[Entry] = []
+        self.last_complete: str | None = None  # last key whose entries are all decided
+        self.handled: str | None = None  # last key whose entries are all done (journaled)
+        self.journaled: str | None = None
+        self.listed_since_write = 0
+
+    # -- top level ------------------------------------------------------------------------
+    def execute(self) -> GcReport:
+        start_phase, start_after = self._resume()
+        log.info(
+            "gc_start",
+            store=self.report.store,
+            cutoff=self.cutoff.isoformat(),
+            live=len(self.live),
+            dry_run=self.options.dry_run,
+            resumed=self.report.resumed,
+            batch_size=self.batch_size,
+        )
+        for kind in self.phases:
+            if _PHASES.index(kind) < _PHASES.index(start_phase):
+                continue
+            after = start_after if kind is start_phase else None
+            self._begin_phase(kind, after)
+            if kind is Kind.OBJECTS:
+                self._objects(after)
+            else:
+                self._grouped(kind, after)
+            self._flush()
+            self._checkpoint(force=True, finished=True)
+        self.report.phase = None
+        if not self.report.resumed and Kind.OBJECTS in self.phases:
+            self.report.live_missing = max(0, len(self.live) - self.report.kept_live)
+        if self.journal is not None and not self.options.dry_run:
+            self.journal.unlink(missing_ok=True)
+        self._progress()
+        log.info("gc_done", store=self.report.store, **self.report.counters())
+        return self.report
+
+    def _begin_phase(self, kind: Kind, after: str | None) -> None:
+        self.kind = kind
+        self.report.phase = str(kind)
+        self.pending = []
+        self.last_complete = self.handled = self.journaled = after
+
+    # -- resuming ---------------------------------------------------------------------------
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "store": list(self.store.identity),
+            "live": self.live.digest,
+            "grace_seconds": self.options.grace.total_seconds(),
+        }
+
+    def _resume(self) -> tuple[Kind, str | None]:
+        if self.journal is None:
+            return Kind.OBJECTS, None
+        data = _read_journal(self.journal)
+        if data is None:
+            return Kind.OBJECTS, None
+        if any(data.get(name) != value for name, value in self._identity().items()):
+            log.info("gc_journal_stale", journal=str(self.journal))
+            return Kind.OBJECTS, None
+        try:
+            cutoff = dt.datetime.fromisoformat(data["cutoff"])
+            phase = Kind(data["phase"])
+            after = data["after"]
+            counters = {name: int(data["counters"][name]) for name in _COUNTERS}
+            errors = [(str(key), str(message)) for key, message in data.get("errors", [])]
+        except (KeyError, TypeError, ValueError):
+            log.warning("gc_journal_ignored", journal=str(self.journal), reason="malformed")
+            return Kind.OBJECTS, None
+        if after is not None and not isinstance(after, str):
+            return Kind.OBJECTS, None
+        if cutoff.tzinfo is None:
+            return Kind.OBJECTS, None
+        self.cutoff = self.report.cutoff = cutoff
+        for name, value in counters.items():
+            setattr(self.report, name, value)
+        self.report.errors = errors[:MAX_ERRORS]
+        self.report.resumed = True
+        log.info("gc_resume", journal=str(self.journal), phase=str(phase), after=after)
+        return phase, after
+
+    def _checkpoint(self, *, force: bool = False, finished: bool = False) -> None:
+        """Record progress in the journal (never in a dry run)."""
+        if self.journal is None or self.options.dry_run:
+            return
+        if finished:
+            if self.kind is self.phases[-1]:
+                return  # the run is about to remove the journal
+            phase, after = self.phases[self.phases.index(self.kind) + 1], None
+        else:
+            if not force and self.handled == self.journaled:
+                return
+            phase, after = self.kind, self.handled
+        data = {
+            "version": JOURNAL_VERSION,
+            **self._identity(),
+            "cutoff": self.cutoff.isoformat(),
+            "phase": str(phase),
+            "after": after,
+            "counters": self.report.counters(),
+            "errors": [list(pair) for pair in self.report.errors],
+            "updated": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        _write_journal(self.journal, data)
+        self.journaled = after
+        self.listed_since_write = 0
+
+    def _progress(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.report)
+
+    # -- listing ---------------------------------------------------------------------------
+    def _listing(self, kind: Kind, after: str | None) -> Iterator[Entry]:
+        request = ListRequest(kind=kind, prefix=self.prefix, start_after=after)
+        previous = after
+        for entry in self.host.list(self.store, request):
+            key = entry.key
+            if previous is not None and key < previous:
+                if after is not None and key <= after:
+                    continue  # the provider ignored start_after: those keys are done
+                raise GcError(
+                    f"the {self.store.provider!r} plugin listed {key!r} after {previous!r}: "
+                    "listings must be in ascending key order",
+                    hint="nothing after this point was deleted; report this to the plugin",
+                )
+            if kind is Kind.OBJECTS and key == previous:
+                if key == after:
+                    continue
+                raise GcError(f"the {self.store.provider!r} plugin listed {key!r} twice")
+            previous = key
+            yield entry
+
+    def _young(self, entry: Entry) -> bool:
+        modified = entry.modified
+        if modified.tzinfo is None:  # a provider that forgot the zone means UTC
+            modified = modified.replace(tzinfo=dt.UTC)
+        return modified >= self.cutoff
+
+    def _objects(self, after: str | None) -> None:
+        # The hot loop: plain attribute reads and set lookups only. The full key guard
+        # runs on what is about to be deleted (in `_flush`), just before the call.
+        report = self.report
+        prefix = self.prefix
+        plen = len(prefix)
+        live = self.live.keys
+        pending = self.pending
+        size = self.batch_size
+        every = PROGRESS_EVERY
+        for entry in self._listing(Kind.OBJECTS, after):
+            key = entry.key
+            report.listed += 1
+            if len(key) <= plen or not key.startswith(prefix):
+                report._error(key, "listed outside the store's sub-path: not touched")
+            else:
+                relative = key[plen:]
+                if keys.is_reserved(relative):
+                    report.kept_reserved += 1
+                elif relative in live:
+                    report.kept_live += 1
+                elif self._young(entry):
+                    report.kept_young += 1
+                else:
+                    pending.append(entry)
+            self.last_complete = key
+            if len(pending) >= size:
+                self._flush()
+                pending = self.pending
+            elif not pending:
+                self.handled = key
+            self.listed_since_write += 1
+            if report.listed % every == 0:
+                if self.listed_since_write >= CHECKPOINT_EVERY:
+                    self._checkpoint()
+                self._progress()
+
+    def _grouped(self, kind: Kind, after: str | None) -> None:
+        """Versions and uploads: a key may have several entries, decided together."""
+        group: list[Entry] = []
+        for entry in self._listing(kind, after):
+            if group and entry.key != group[0].key:
+                self._decide(kind, group)
+                group = []
+            group.append(entry)
+        if group:
+            self._decide(kind, group)
+
+    def _decide(self, kind: Kind, group: list[Entry]) -> None:
+        report = self.report
+        key = group[0].key
+        versions = kind is Kind.VERSIONS
+        if versions:
+            report.versions_listed += len(group)
+        else:
+            report.uploads_listed += len(group)
+        doomed: list[Entry] = []
+        if len(key) <= len(self.prefix) or not key.startswith(self.prefix):
+            for _ in group:
+                report._error(key, f"{kind} entry listed outside the store's sub-path: not touched")
+        else:
+            relative = key[len(self.prefix) :]
+            if not keys.is_reserved(relative) and relative not in self.live.keys:
+                if versions:
+                    doomed = self._doomed_versions(group)
+                else:
+                    doomed = [entry for entry in group if not self._young(entry)]
+        kept = len(group) - len(doomed)
+        if versions:
+            report.versions_kept += kept
+        else:
+            report.uploads_kept += kept
+        for entry in doomed:
+            self.pending.append(entry)
+            if len(self.pending) >= self.batch_size:
+                self._flush()
+        self.last_complete = key
+        if not self.pending:
+            self.handled = key
+        self.listed_since_write += len(group)
+        if self.listed_since_write >= CHECKPOINT_EVERY:
+            self._checkpoint()
+            self._progress()
+
+    def _doomed_versions(self, group: list[Entry]) -> list[Entry]:
+        # Anything on this key at or after the cutoff (a version, or the delete marker of
+        # a recent deletion) keeps the whole key, so recent deletions stay recoverable.
+        if any(self._young(entry) for entry in group):
+            return []
+        data = [entry for entry in group if not entry.is_delete_marker]
+        if data:
+            return data  # markers stay until no version is left behind them
+        return list(group)
+
+    # -- deleting --------------------------------------------------------------------------
+    def _guard(self, batch: list[Entry]) -> list[Entry]:
+        """Check every key once more, just before the call that would delete it."""
+        safe: list[Entry] = []
+        for entry in batch:
+            try:
+                relative = keys.relative(self.store.subpath, entry.key)
+            except UnsafeKeyError as exc:
+                self.report._error(entry.key, f"refused by the key guard, not deleted: {exc}")
+                continue
+            if keys.is_reserved(relative) or relative in self.live.keys or self._young(entry):
+                # Cannot happen (the listing loop filtered these); if it ever does, keep it.
+                self.report._error(entry.key, "refused by the safety check, not deleted")
+                continue
+            safe.append(entry)
+        return safe
+
+    def _flush(self) -> None:
+        batch = self.pending
+        self.pending = []
+        self.handled = self.last_complete
+        if batch:
+            entries = self._guard(batch)
+            done: Sequence[Entry] = ()
+            if entries:
+                done = self._dry(entries) if self.options.dry_run else self._delete(entries)
+                self.report.batches += 1
+            self._checkpoint(force=True)
+            if self.on_delete is not None and done:
+                self.on_delete(self.kind, done)
+            self._progress()
+
+    def _dry(self, entries: list[Entry]) -> Sequence[Entry]:
+        report = self.report
+        for entry in entries:
+            if self.kind is Kind.OBJECTS:
+                report.deleted += 1
+                report.would_delete.append(entry.key)
+            elif self.kind is Kind.VERSIONS:
+                report.versions_deleted += 1
+                report.would_purge.append((entry.key, entry.version_id))
+            else:
+                report.uploads_aborted += 1
+                report.would_abort.append((entry.key, entry.upload_id))
+            report.bytes_freed += entry.size
+        return entries
+
+    def _delete(self, entries: list[Entry]) -> Sequence[Entry]:
+        result = self.host.garbage_collect(self.store, DeleteBatch(kind=self.kind, entries=entries))
+        if not isinstance(result, DeleteResult):
+            raise GcError(
+                f"the {self.store.provider!r} plugin's byob_garbage_collect returned "
+                f"{type(result).__name__}, not a DeleteResult"
+            )
+        report = self.report
+        deleted = list(result.deleted)
+        count = len(deleted)
+        if self.kind is Kind.OBJECTS:
+            report.deleted += count
+        elif self.kind is Kind.VERSIONS:
+            report.versions_deleted += count
+        else:
+            report.uploads_aborted += count
+        report.bytes_freed += sum(entry.size for entry in deleted)
+        for key, message in result.errors:
+            report._error(key, message)
+        if count + len(result.errors) < len(entries):
+            named = {entry.key for entry in deleted} | {key for key, _ in result.errors}
+            for entry in entries:
+                if entry.key not in named:
+                    report._error(entry.key, "the provider reported neither success nor error")
+        return deleted
