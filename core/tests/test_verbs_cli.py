@@ -168,3 +168,54 @@ class TestDemo:
         assert summary["visibility"] == {"omega reads kappa": True, "kappa reads omega": False, "omega reads omega": True}
         assert summary["gc"]["remaining"] == ["runs/o1/model.bin"]
         assert list(tmp_path.iterdir()) == []
+
+
+class TestGcCommand:
+    @pytest.fixture
+    def bucket(self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+        run(capsys, "provision")
+        root = tmp_path / "instance" / "wandb"
+        for name in ("runs/a/live.bin", "runs/a/dead.bin", "runs/b/dead.bin"):
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(b"12345")
+        (tmp_path / "live.txt").write_text("runs/a/live.bin\n")
+        return root
+
+    def test_missing_live_file_is_exit_2_and_deletes_nothing(
+        self, bucket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(capsys, "gc", "--live", str(tmp_path / "nope.txt"), "--grace", "0s")
+        assert code == 2
+        assert "nope.txt" in err
+        assert len(list(bucket.rglob("*.bin"))) == 3
+
+    def test_bad_grace_is_exit_2(self, bucket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        code, _, err = run(capsys, "gc", "--live", str(tmp_path / "live.txt"), "--grace", "soon")
+        assert code == 2
+        assert "--grace" in err
+
+    def test_dry_run_prints_every_key_and_deletes_nothing(
+        self, bucket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, _ = run(capsys, "gc", "--live", str(tmp_path / "live.txt"), "--grace", "0s", "--dry-run")
+        assert code == 0
+        assert "would delete wandb/runs/a/dead.bin" in out
+        assert "would delete wandb/runs/b/dead.bin" in out
+        assert len(list(bucket.rglob("*.bin"))) == 3
+
+    def test_real_run_deletes_what_the_dry_run_listed(
+        self, bucket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, out, _ = run(capsys, "gc", "--live", str(tmp_path / "live.txt"), "--grace", "0s", "--dry-run", "--json")
+        planned = json.loads(out)["would_delete"]
+        code, out, _ = run(capsys, "gc", "--live", str(tmp_path / "live.txt"), "--grace", "0s", "--json")
+        assert code == 0
+        assert json.loads(out)["deleted"] == len(planned) == 2
+        assert sorted(p.relative_to(bucket).as_posix() for p in bucket.rglob("*.bin")) == ["runs/a/live.bin"]
+        assert (bucket / ".byob" / "store.json").is_file()
+
+    def test_grace_keeps_young_objects(self, bucket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        code, out, _ = run(capsys, "gc", "--live", str(tmp_path / "live.txt"), "--grace", "1h", "--json")
+        assert code == 0
+        assert json.loads(out)["kept_young"] == 2
+        assert len(list(bucket.rglob("*.bin"))) == 3

@@ -489,8 +489,8 @@ class Byob:
 
         store = self.resolve(team).store
         opts = options if options is not None else gc.GcOptions()
-        if opts.journal is None:
-            opts = attrs.evolve(opts, journal=self.config.data_dir / "gc-journal")
+        if opts.journal is None and opts.data_dir is None:
+            opts = attrs.evolve(opts, data_dir=self.config.data_dir)
         return gc.collect(self.host, store, live, opts, **kw)
 
 

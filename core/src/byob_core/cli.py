@@ -105,7 +105,8 @@ def build_parser() -> Parser:
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
     p.add_argument("--purge-versions", action="store_true", help="also delete noncurrent versions older than the grace")
     p.add_argument("--abort-uploads", action="store_true", help="also abort multipart uploads older than the grace")
-    p.add_argument("--journal", metavar="DIR", help="journal directory (default: <data dir>/gc-journal)")
+    p.add_argument("--allow-empty-live", action="store_true", help="accept an empty live set (deletes every old object)")
+    p.add_argument("--journal", metavar="FILE", help="journal file for resuming (default: one per store under the data dir)")
     p.set_defaults(run=cmd_gc)
 
     p = sub.add_parser("upload-plan", parents=[common, scoped], help="how an object of SIZE bytes is uploaded")
@@ -292,9 +293,11 @@ class _Progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
-    def __call__(self, phase: str, listed: int, deleted: int) -> None:
+    def __call__(self, report: Any) -> None:
         if self.enabled:
-            sys.stderr.write(f"\r{phase}: listed {listed:,}  deleted {deleted:,}   ")
+            verb = "would delete" if report.dry_run else "deleted"
+            done = len(report.would_delete) if report.dry_run else report.deleted
+            sys.stderr.write(f"\r{report.phase or 'done'}: listed {report.listed:,}  {verb} {done:,}   ")
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -319,6 +322,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         purge_versions=args.purge_versions,
         abort_uploads=args.abort_uploads,
         journal=Path(args.journal) if args.journal else None,
+        allow_empty_live=args.allow_empty_live,
     )
     progress = _Progress(sys.stderr.isatty() and not args.json)
     try:
@@ -332,9 +336,11 @@ def cmd_gc(args: argparse.Namespace) -> int:
             for key in report.would_delete:
                 out(f"would delete {key}")
         data = report.to_dict()
-        for name in ("listed", "kept_live", "kept_young", "deleted", "bytes_freed", "versions_deleted", "uploads_aborted"):
-            if name in data:
-                out(f"{name:17} {data[name]}")
+        for name in ("listed", "kept_live", "kept_young", "kept_reserved", "deleted", "bytes_freed",
+                     "versions_deleted", "uploads_aborted", "error_count"):
+            label = name.replace("deleted", "would_delete").replace("aborted", "would_abort") \
+                .replace("bytes_freed", "bytes_to_free") if args.dry_run else name
+            out(f"{label:22} {data[name]}")
         for key, message in report.errors:
             out(f"error {key}: {message}")
     return EXIT_FAILED if report.errors else EXIT_OK
