@@ -25,6 +25,8 @@ DELEGATION_KEY_LIFETIME = dt.timedelta(days=7)
 #: Start the delegation key a little in the past: clocks of client and service differ.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 
+DEFAULT_RETRIES = 3
+
 _lock = threading.Lock()
 _services: dict[tuple[Any, ...], Any] = {}
 _signers: dict[tuple[Any, ...], BlobSigner] = {}
@@ -97,15 +99,21 @@ def service(store: Store) -> BlobServiceClient:
     from azure.storage.blob import BlobServiceClient
 
     creds = store.credentials
+    credential: Any
     if creds.account_key:
-        client = BlobServiceClient(
-            account_url=base_url(store),
-            credential={"account_name": account(store), "account_key": creds.account_key},
-        )
+        credential = {"account_name": account(store), "account_key": creds.account_key}
     elif creds.sas_token:
-        client = BlobServiceClient(account_url=base_url(store), credential=creds.sas_token)
+        credential = creds.sas_token
     else:
-        client = BlobServiceClient(account_url=base_url(store), credential=entra_credential(store))
+        credential = entra_credential(store)
+    client = BlobServiceClient(
+        account_url=base_url(store),
+        credential=credential,
+        # The SDK retries 10 times with back-off by default: minutes before a dead
+        # endpoint is reported. Three retries ride out a throttle; options may change it.
+        retry_total=int(store.options.get("retry_total", DEFAULT_RETRIES)),
+        connection_timeout=float(store.options.get("connection_timeout", 20)),
+    )
     with _lock:
         _services[key] = client
     return client
