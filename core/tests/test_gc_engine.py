@@ -403,10 +403,11 @@ class TestVersionsAndUploads:
         assert versions == [
             ("other/x.bin", "v0"),
             ("team/.byob/marker.json", "v0"),
-            ("team/gone.bin", "m1"),  # stays until no version is left behind it
+            ("team/gone.bin", "m1"),  # markers are left to the lifecycle rules
             ("team/just-deleted.bin", "m1"),
             ("team/just-deleted.bin", "v1"),
             ("team/live.bin", "v0"),
+            ("team/lonely-marker.bin", "m1"),
         ]
         assert uploads == [
             ("team/fresh.bin", "u4"),
@@ -414,21 +415,22 @@ class TestVersionsAndUploads:
             ("team/stale.bin", "u2"),
         ]
         assert report.versions_listed == 8
-        assert report.versions_deleted == 3
-        assert report.versions_kept == 5
+        assert report.versions_deleted == 2
+        assert report.versions_kept == 6
         assert report.uploads_listed == 4
         assert report.uploads_aborted == 1
         assert report.uploads_kept == 3
         assert report.bytes_freed == 10
         assert report.phases == ["objects", "versions", "uploads"]
-        assert [kind for kind, _ in fake.calls] == [Kind.VERSIONS, Kind.VERSIONS, Kind.UPLOADS]
+        assert [kind for kind, _ in fake.calls] == [Kind.VERSIONS, Kind.UPLOADS]
 
-    def test_second_run_removes_the_marker_left_alone(self) -> None:
+    def test_delete_markers_are_never_removed(self) -> None:
         fake = self.versioned()
         options = GcOptions(purge_versions=True)
-        collect(fake_host(fake), FAKE_STORE, ["live.bin"], options, now=NOW)
-        collect(fake_host(fake), FAKE_STORE, ["live.bin"], options, now=NOW)
-        assert ("team/gone.bin", "m1") not in fake.state()[1]
+        for _ in range(2):
+            collect(fake_host(fake), FAKE_STORE, ["live.bin"], options, now=NOW)
+        assert all(not e.is_delete_marker for e in fake.ever_deleted)
+        assert ("team/gone.bin", "m1") in fake.state()[1]
 
     def test_nothing_but_objects_unless_asked(self) -> None:
         fake = self.versioned()
@@ -463,6 +465,9 @@ def full_scenario(batch_size: int = 3) -> FakeProvider:
     fake = scenario(batch_size)
     for i in range(4):
         fake.put_version(f"team/dead/{i:02d}.bin", "old")
+    # Kept by a first run (a version is still behind it), so a resumed run must not
+    # look at it again even if the provider lists its key once more.
+    fake.put_version("team/dead/02.bin", "marker", marker=True)
     fake.put_upload("team/dead/05.bin", "u1")
     fake.put_upload("team/dead/06.bin", "u2")
     return fake
@@ -602,23 +607,30 @@ class TestJournal:
         run_to_completion(fake, GcOptions(journal=journal))
         assert dry.would_delete == [e.key for e in fake.ever_deleted[before:]]
 
-    def test_provider_ignoring_start_after_still_converges(self, tmp_path) -> None:
+    @pytest.mark.parametrize("kill_at", [1, 2, 3, 4, 5, 6])
+    @pytest.mark.parametrize("ignore_start_after", [False, True])
+    def test_killed_at_any_batch_resumes_with_exact_counts(
+        self, tmp_path, kill_at: int, ignore_start_after: bool
+    ) -> None:
         journal = tmp_path / "gc.json"
         fake = full_scenario()
-        fake.ignore_start_after = True
+        fake.ignore_start_after = ignore_start_after  # a sloppy provider re-lists old keys
         options = GcOptions(journal=journal, **ALL_PHASES)
 
         def kill(kind: Kind, entries: Sequence[Entry]) -> None:
-            if len(fake.calls) == 2:
+            if len(fake.calls) == kill_at:
                 raise Injected
 
         with pytest.raises(Injected):
             collect(fake_host(fake), FAKE_STORE, LIVE, options, now=NOW, on_delete=kill)
+        assert not list(tmp_path.glob(".gc.json.*"))  # no temporary file left behind
         report = run_to_completion(fake, options)
         assert report.resumed
         reference, expected = self.reference()
+        assert len(reference.calls) == 7  # 4 object batches, 2 of versions, 1 of uploads
         assert fake.state() == reference.state()
         assert report.counters() == expected.counters()
+        assert len(fake.calls) == len(reference.calls)  # no batch was sent twice
 
     def test_checkpoint_without_deletes_on_a_long_listing(self, tmp_path, monkeypatch) -> None:
         from byob_core import gc

@@ -26,11 +26,11 @@ what may go, and owns every safety rule:
   to the state an uninterrupted run reaches. Deletion is idempotent, so a crash between
   a delete and its journal write only repeats a harmless delete. A finished run removes
   its journal.
-- **Versions** (``purge_versions``, where the provider keeps them): the versions of a
-  key are purged only when everything listed for that key (versions and delete
-  markers) is older than the cutoff, so what this run (or anyone) deleted within the
-  grace period stays recoverable. A delete marker is removed only when no version is
-  left behind it, because removing it earlier would bring the object back.
+- **Versions** (``purge_versions``, where the provider keeps them): the noncurrent
+  versions of a key are purged only when everything listed for that key (versions and
+  delete markers) is older than the cutoff, so what this run (or anyone) deleted within
+  the grace period stays recoverable. Delete markers are never removed (removing one
+  can bring an object back); the bucket's lifecycle rule expires the lone ones.
 - **Multipart uploads** (``abort_uploads``, where the provider has them) initiated
   before the cutoff are aborted.
 - **An empty live set is refused** unless ``allow_empty_live`` says it is meant: a
@@ -517,6 +517,7 @@ class _Run:
         self.handled: str | None = None  # last key whose entries are all done (journaled)
         self.journaled: str | None = None
         self.listed_since_write = 0
+        self.seen = 0  # entries listed in the phase under way (versions, uploads)
 
     # -- top level ------------------------------------------------------------------------
     def execute(self) -> GcReport:
@@ -554,6 +555,7 @@ class _Run:
         self.kind = kind
         self.report.phase = str(kind)
         self.pending = []
+        self.seen = 0
         self.last_complete = self.handled = self.journaled = after
 
     # -- resuming ---------------------------------------------------------------------------
@@ -627,21 +629,19 @@ class _Run:
     # -- listing ---------------------------------------------------------------------------
     def _listing(self, kind: Kind, after: str | None) -> Iterator[Entry]:
         request = ListRequest(kind=kind, prefix=self.prefix, start_after=after)
-        previous = after
+        previous: str | None = None
         for entry in self.host.list(self.store, request):
             key = entry.key
-            if previous is not None and key < previous:
-                if after is not None and key <= after:
-                    continue  # the provider ignored start_after: those keys are done
+            if after is not None and key <= after:
+                continue  # at or before the checkpoint, done (the provider ignored start_after)
+            if previous is not None and (
+                key < previous or (key == previous and kind is Kind.OBJECTS)
+            ):
                 raise GcError(
                     f"the {self.store.provider!r} plugin listed {key!r} after {previous!r}: "
-                    "listings must be in ascending key order",
+                    "listings must be in ascending key order, each object once",
                     hint="nothing after this point was deleted; report this to the plugin",
                 )
-            if kind is Kind.OBJECTS and key == previous:
-                if key == after:
-                    continue
-                raise GcError(f"the {self.store.provider!r} plugin listed {key!r} twice")
             previous = key
             yield entry
 
@@ -661,6 +661,7 @@ class _Run:
         pending = self.pending
         size = self.batch_size
         every = PROGRESS_EVERY
+        reserved = keys.RESERVED
         for entry in self._listing(Kind.OBJECTS, after):
             key = entry.key
             report.listed += 1
@@ -668,7 +669,7 @@ class _Run:
                 report._error(key, "listed outside the store's sub-path: not touched")
             else:
                 relative = key[plen:]
-                if keys.is_reserved(relative):
+                if relative.startswith(reserved) and keys.is_reserved(relative):
                     report.kept_reserved += 1
                 elif relative in live:
                     report.kept_live += 1
@@ -700,62 +701,76 @@ class _Run:
             self._decide(kind, group)
 
     def _decide(self, kind: Kind, group: list[Entry]) -> None:
+        # Counting follows the checkpoint: an entry queued for deletion is counted when
+        # its batch is sent (`_flush`), the rest when the whole key is decided. A run that
+        # stops between two batches of one key then resumes before that key without
+        # having counted any of it twice.
         report = self.report
         key = group[0].key
         versions = kind is Kind.VERSIONS
-        if versions:
-            report.versions_listed += len(group)
-        else:
-            report.uploads_listed += len(group)
         doomed: list[Entry] = []
-        if len(key) <= len(self.prefix) or not key.startswith(self.prefix):
-            for _ in group:
-                report._error(key, f"{kind} entry listed outside the store's sub-path: not touched")
-        else:
+        outside = len(key) <= len(self.prefix) or not key.startswith(self.prefix)
+        if not outside:
             relative = key[len(self.prefix) :]
             if not keys.is_reserved(relative) and relative not in self.live.keys:
                 if versions:
                     doomed = self._doomed_versions(group)
                 else:
                     doomed = [entry for entry in group if not self._young(entry)]
+        for entry in doomed[:-1]:
+            self._queue(entry)
         kept = len(group) - len(doomed)
+        if outside:
+            for _ in group:
+                report._error(key, f"{kind} entry listed outside the store's sub-path: not touched")
         if versions:
+            report.versions_listed += kept
             report.versions_kept += kept
         else:
+            report.uploads_listed += kept
             report.uploads_kept += kept
-        for entry in doomed:
-            self.pending.append(entry)
-            if len(self.pending) >= self.batch_size:
-                self._flush()
-        self.last_complete = key
+        self.last_complete = key  # decided in full once its last entry is queued
+        if doomed:
+            self._queue(doomed[-1])
         if not self.pending:
             self.handled = key
+        before = self.seen
+        self.seen += len(group)
         self.listed_since_write += len(group)
         if self.listed_since_write >= CHECKPOINT_EVERY:
             self._checkpoint()
+        if before // PROGRESS_EVERY != self.seen // PROGRESS_EVERY:
             self._progress()
+
+    def _queue(self, entry: Entry) -> None:
+        self.pending.append(entry)
+        if len(self.pending) >= self.batch_size:
+            self._flush()
 
     def _doomed_versions(self, group: list[Entry]) -> list[Entry]:
         # Anything on this key at or after the cutoff (a version, or the delete marker of
         # a recent deletion) keeps the whole key, so recent deletions stay recoverable.
+        # Delete markers are never removed: removing one while a version is behind it
+        # brings the object back. The decision depends only on ages, so a run that
+        # stops part-way through a key and re-lists it decides the rest the same way.
         if any(self._young(entry) for entry in group):
             return []
-        data = [entry for entry in group if not entry.is_delete_marker]
-        if data:
-            return data  # markers stay until no version is left behind them
-        return list(group)
+        return [entry for entry in group if not entry.is_delete_marker]
 
     # -- deleting --------------------------------------------------------------------------
     def _guard(self, batch: list[Entry]) -> list[Entry]:
         """Check every key once more, just before the call that would delete it."""
         safe: list[Entry] = []
+        subpath = self.store.subpath
+        live = self.live.keys
+        relative_of = keys.relative
         for entry in batch:
             try:
-                relative = keys.relative(self.store.subpath, entry.key)
+                relative = relative_of(subpath, entry.key)
             except UnsafeKeyError as exc:
                 self.report._error(entry.key, f"refused by the key guard, not deleted: {exc}")
                 continue
-            if keys.is_reserved(relative) or relative in self.live.keys or self._young(entry):
+            if relative in live or keys.is_reserved(relative) or self._young(entry):
                 # Cannot happen (the listing loop filtered these); if it ever does, keep it.
                 self.report._error(entry.key, "refused by the safety check, not deleted")
                 continue
@@ -767,6 +782,10 @@ class _Run:
         self.pending = []
         self.handled = self.last_complete
         if batch:
+            if self.kind is Kind.VERSIONS:
+                self.report.versions_listed += len(batch)
+            elif self.kind is Kind.UPLOADS:
+                self.report.uploads_listed += len(batch)
             entries = self._guard(batch)
             done: Sequence[Entry] = ()
             if entries:
