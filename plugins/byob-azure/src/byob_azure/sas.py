@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
@@ -63,9 +64,14 @@ def format_time(value: dt.datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: What quote() leaves alone with safe="/" (and "~", always unreserved): most keys and
+#: user names are all of it, and a regex match is far cheaper than quoting.
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.\-~/]*").fullmatch
+
+
 def _q(value: str) -> str:
     # The SDK quotes every query value with urllib's default (only "/" kept as is).
-    return quote(value)
+    return value if _UNQUOTED(value) else quote(value)
 
 
 def _quote_sig(sig: str) -> str:
@@ -274,6 +280,8 @@ class BlobSigner:
             )
         self._mid = (f"&spr={_q(spr)}" if spr else "") + f"&sv={version}&sr=b"
         self._last_expiry: tuple[dt.datetime | None, str, str] = (None, "", "")
+        self._scid: dict[str | None, str] = {}
+        self._key_expiry = delegation.expiry if delegation is not None else None
 
     def __repr__(self) -> str:
         kind = "user-delegation" if self.delegation else "account-key"
@@ -281,7 +289,7 @@ class BlobSigner:
 
     def url(self, blob: str) -> str:
         """The unsigned URL of a blob."""
-        return self._url + quote(blob, safe="/~")
+        return self._url + (blob if _UNQUOTED(blob) else quote(blob, safe="/~"))
 
     def _expiry(self, at: dt.datetime) -> tuple[str, str]:
         last, text, quoted = self._last_expiry
@@ -327,7 +335,12 @@ class BlobSigner:
                 f"{permission}\n\n{se}\n{self._canon}{blob}{self._udk_head}{user or ''}{self._tail}"
             )
         sig = base64.b64encode(hmac.digest(self._key, sts.encode(), "sha256")).decode()
-        scid = f"&scid={_q(user)}" if user else ""
+        scid = self._scid.get(user) if user else ""
+        if scid is None:
+            # Users repeat across a batch: quote each once (bounded memory).
+            if len(self._scid) > 4096:
+                self._scid.clear()
+            scid = self._scid[user] = f"&scid={_q(user)}"
         return f"se={se_q}&sp={permission}{self._mid}{scid}{self._udk_query}&sig={_quote_sig(sig)}"
 
     def sign(self, requests: Sequence[SignRequest]) -> list[SignedRequest]:
@@ -337,7 +350,7 @@ class BlobSigner:
             if request.at is None or request.expires is None:
                 raise SigningError("a sign request reached the signer without at/expires")
             expires_at = request.at + request.expires
-            if self.delegation is not None and expires_at > self.delegation.expiry:
+            if self._key_expiry is not None and expires_at > self._key_expiry:
                 raise SigningError(
                     "the URL would outlive the user delegation key that signs it",
                     hint="use a shorter lifetime (a delegation key lives at most 7 days)",
