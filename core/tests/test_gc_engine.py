@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from byob_core import hookimpl
@@ -783,77 +785,138 @@ class TestFileProvider:
 
 # -- the property: whatever the store, the protected keys survive ---------------------
 
-_names = st.sampled_from(["a", "b", "c", "a/b", "a/c", "b/a", ".byob/m", "x y", "a.b"])
+_SAFE_NAMES = ["a", "b", "c", "a/b", "a/c", "b/a", "x y", "a.b", "a..b", "ü/ß"]
+_UNSAFE_NAMES = ["a//b", "a/../b", "../c", "b/"]  # a guard-respecting store never has these
+_names = st.sampled_from([*_SAFE_NAMES, ".byob/m", ".byob", *_UNSAFE_NAMES])
 _ages = st.sampled_from([-60, 0, 30, 60 * 23, 60 * 24, 60 * 24 + 1, 60 * 24 * 10])  # minutes
 _prefixes = st.sampled_from(["team/", "team2/", "other/", ""])
+_keys = st.builds(lambda p, n: p + n, _prefixes, _names)
 
 
 @st.composite
-def stores(draw: st.DrawFn) -> tuple[dict[str, int], set[str], int, bool, int | None]:
-    objects = draw(
-        st.dictionaries(st.builds(lambda p, n: p + n, _prefixes, _names), _ages, max_size=25)
+def stores(draw: st.DrawFn) -> dict:
+    objects = draw(st.dictionaries(_keys, _ages, max_size=25))
+    versions = draw(
+        st.lists(st.tuples(_keys, _ages, st.booleans()), max_size=15)  # (key, age, marker)
     )
-    relative = [key[len("team/") :] for key in objects if key.startswith("team/")]
-    live = draw(st.sets(st.sampled_from(relative))) if relative else set()
-    live |= draw(st.sets(_names, max_size=2))  # live keys that do not exist
-    batch = draw(st.integers(1, 4))
-    leaky = draw(st.booleans())
-    kill = draw(st.none() | st.integers(1, 6))
-    return objects, live, batch, leaky, kill
+    uploads = draw(st.lists(st.tuples(_keys, _ages), max_size=8))
+    existing = [
+        key[len("team/") :]
+        for key in objects
+        if key.startswith("team/") and key[len("team/") :] not in _UNSAFE_NAMES
+    ]
+    live = draw(st.sets(st.sampled_from(existing))) if existing else set()
+    live |= draw(st.sets(st.sampled_from(_SAFE_NAMES), max_size=2))  # maybe not in the store
+    return {
+        "objects": objects,
+        "versions": versions,
+        "uploads": uploads,
+        "live": live or {"nothing"},
+        "batch": draw(st.integers(1, 4)),
+        "leaky": draw(st.booleans()),
+        "sloppy": draw(st.booleans()),
+        "kill": draw(st.none() | st.integers(1, 8)),
+        "crash": draw(st.booleans()),
+    }
+
+
+def _young(minutes: int) -> bool:
+    return minutes <= 24 * 60  # modified at or after the cutoff
 
 
 class TestNeverDeletesWhatItMustKeep:
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    """Random stores, live sets, batch sizes, buggy listings and interruptions: the engine
+    never deletes a live, young, reserved or outside entry, deletes every other one, and
+    its dry run names exactly what the real run (interrupted and resumed) deletes."""
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(stores())
-    def test_property(self, case: tuple[dict[str, int], set[str], int, bool, int | None]) -> None:
-        objects, live, batch, leaky, kill = case
-        if not live:
-            live = {"nothing"}
+    def test_property(self, case: dict) -> None:
+        live = case["live"]
 
         def build() -> FakeProvider:
-            fake = FakeProvider(batch)
-            fake.ignore_prefix = leaky
-            for key, minutes in objects.items():
+            fake = FakeProvider(case["batch"])
+            fake.ignore_prefix = case["leaky"]
+            fake.ignore_start_after = case["sloppy"]
+            for key, minutes in case["objects"].items():
                 fake.put(key, NOW - dt.timedelta(minutes=minutes))
+            for n, (key, minutes, marker) in enumerate(case["versions"]):
+                fake.put_version(key, f"v{n}", NOW - dt.timedelta(minutes=minutes), marker=marker)
+            for n, (key, minutes) in enumerate(case["uploads"]):
+                fake.put_upload(key, f"u{n}", NOW - dt.timedelta(minutes=minutes))
             return fake
 
-        cutoff = NOW - GRACE
-
-        def must_keep(key: str) -> bool:
+        def collectable(key: str) -> bool:
             if not key.startswith("team/"):
-                return True
+                return False
             relative = key[len("team/") :]
-            return (
-                relative in live
-                or relative.startswith(".byob/")
-                or objects[key] * 60 <= (NOW - cutoff).total_seconds()
-            )
+            return relative in _SAFE_NAMES and relative not in live
 
-        expected = sorted(k for k in objects if k.startswith("team/") and not must_keep(k))
+        young_keys = {k for k, m, _ in case["versions"] if _young(m)}
+        expected_objects = sorted(
+            k for k, m in case["objects"].items() if collectable(k) and not _young(m)
+        )
+        expected_versions = sorted(
+            (k, f"v{n}")
+            for n, (k, _, marker) in enumerate(case["versions"])
+            if collectable(k) and k not in young_keys and not marker
+        )
+        expected_uploads = sorted(
+            (k, f"u{n}")
+            for n, (k, m) in enumerate(case["uploads"])
+            if collectable(k) and not _young(m)
+        )
+        options = dict(purge_versions=True, abort_uploads=True)
 
         dry_fake = build()
-        dry = collect(fake_host(dry_fake), FAKE_STORE, live, GcOptions(dry_run=True), now=NOW)
+        dry = collect(
+            fake_host(dry_fake), FAKE_STORE, live, GcOptions(dry_run=True, **options), now=NOW
+        )
         assert dry_fake.calls == []
-        assert dry.would_delete == expected
+        assert dry.would_delete == expected_objects
+        assert sorted(dry.would_purge) == expected_versions
+        assert sorted(dry.would_abort) == expected_uploads
 
         fake = build()
-        journal_dir = _scratch()
-        options = GcOptions(journal=journal_dir / "gc.json")
-        fake.crash_after_call = kill
-        try:
-            collect(fake_host(fake), FAKE_STORE, live, options, now=NOW)
-        except Injected:
-            fake.crash_after_call = None
-            collect(fake_host(fake), FAKE_STORE, live, options, now=NOW)
-        deleted = sorted({e.key for e in fake.ever_deleted})
-        assert not [k for k in deleted if must_keep(k)]
-        assert deleted == expected
-        assert all(len(keys) <= batch for _, keys in fake.calls)
-        assert sorted(fake.objects) == sorted(set(objects) - set(expected))
+        with tempfile.TemporaryDirectory() as scratch:
+            options_j = GcOptions(journal=Path(scratch) / "gc.json", **options)
+            if case["crash"]:
+                fake.crash_after_call = case["kill"]  # after deleting, before the journal
+                on_delete = None
+            else:
 
+                def on_delete(kind: Kind, entries: Sequence[Entry]) -> None:
+                    if len(fake.calls) == case["kill"]:
+                        raise Injected  # after the journal
 
-def _scratch():
-    import tempfile
-    from pathlib import Path
+            try:
+                report = collect(
+                    fake_host(fake), FAKE_STORE, live, options_j, now=NOW, on_delete=on_delete
+                )
+            except Injected:
+                fake.crash_after_call = None
+                report = collect(fake_host(fake), FAKE_STORE, live, options_j, now=NOW)
+                assert report.resumed or not (Path(scratch) / "gc.json").exists()
+            assert not (Path(scratch) / "gc.json").exists()
 
-    return Path(tempfile.mkdtemp(prefix="byob-gc-prop-"))
+        deleted = fake.ever_deleted
+        assert sorted({e.key for e in deleted if e.version_id is None and e.upload_id is None}) == (
+            expected_objects
+        )
+        assert sorted({(e.key, e.version_id) for e in deleted if e.version_id}) == expected_versions
+        assert sorted({(e.key, e.upload_id) for e in deleted if e.upload_id}) == expected_uploads
+        assert not any(e.is_delete_marker for e in deleted)
+        assert all(len(keys) <= case["batch"] for _, keys in fake.calls)
+        expected_state = (
+            sorted(set(case["objects"]) - set(expected_objects)),
+            sorted(
+                {(k, f"v{n}") for n, (k, _, _) in enumerate(case["versions"])}
+                - set(expected_versions)
+            ),
+            sorted(
+                {(k, f"u{n}") for n, (k, _) in enumerate(case["uploads"])} - set(expected_uploads)
+            ),
+        )
+        assert fake.state() == expected_state
+        if not case["crash"]:  # a kill after the journal loses no count
+            assert report.counters() == dry.counters()
