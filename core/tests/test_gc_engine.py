@@ -661,6 +661,94 @@ class TestJournal:
         assert not journal.exists()
 
 
+class TestReporting:
+    def test_progress_is_reported_per_batch_and_phase(self) -> None:
+        fake = full_scenario()
+        seen: list[tuple[str | None, int, int]] = []
+
+        def progress(report: GcReport) -> None:
+            seen.append((report.phase, report.deleted, report.versions_deleted))
+
+        report = collect(
+            fake_host(fake),
+            FAKE_STORE,
+            LIVE,
+            GcOptions(**ALL_PHASES),
+            now=NOW,
+            on_progress=progress,
+        )
+        assert [s for s in seen if s[0] == "objects"][:4] == [
+            ("objects", 3, 0),
+            ("objects", 6, 0),
+            ("objects", 9, 0),
+            ("objects", 10, 0),
+        ]
+        assert ("versions", 10, 3) in seen
+        assert seen[-1] == (None, 10, 4)
+        assert report.phase is None
+
+    def test_on_delete_gets_each_batch_after_it_is_done(self) -> None:
+        fake = scenario()
+        batches: list[tuple[Kind, list[str], int]] = []
+
+        def on_delete(kind: Kind, entries: Sequence[Entry]) -> None:
+            batches.append((kind, [e.key for e in entries], len(fake.objects)))
+
+        collect(fake_host(fake), FAKE_STORE, LIVE, now=NOW, on_delete=on_delete)
+        assert [keys for _, keys, _ in batches] == [keys for _, keys in fake.calls]
+        assert batches[0][2] == 17 - 3  # called once the batch is gone
+
+    def test_unreadable_live_file_deletes_nothing(self, tmp_path) -> None:
+        fake = scenario()
+        with pytest.raises(GcInputError, match="cannot read"):
+            collect(fake_host(fake), FAKE_STORE, tmp_path / "missing.txt", now=NOW)
+        bad = tmp_path / "bad.txt"
+        bad.write_text("live/a.bin\n../../etc/passwd\n")
+        with pytest.raises(GcInputError, match="line 2"):
+            collect(fake_host(fake), FAKE_STORE, bad, now=NOW)
+        assert fake.calls == []
+
+    def test_naive_now_is_refused(self) -> None:
+        with pytest.raises(GcInputError, match="aware"):
+            collect(fake_host(scenario()), FAKE_STORE, LIVE, now=NOW.replace(tzinfo=None))
+
+    def test_errors_are_counted_all_but_kept_up_to_a_limit(self, monkeypatch) -> None:
+        from byob_core import gc
+
+        monkeypatch.setattr(gc, "MAX_ERRORS", 4)
+        fake = scenario()
+        fake.refuse = set(DEAD)
+        report = collect(fake_host(fake), FAKE_STORE, LIVE, now=NOW)
+        assert report.error_count == 10
+        assert len(report.errors) == 4
+        assert report.deleted == 0
+
+    def test_entries_the_provider_says_nothing_about_are_errors(self) -> None:
+        class Silent(FakeProvider):
+            @hookimpl
+            def byob_garbage_collect(self, store: Store, batch: DeleteBatch) -> DeleteResult:
+                return DeleteResult(deleted=batch.entries[:1])
+
+        fake = Silent(batch_size=3)
+        for key in ("team/a", "team/b", "team/c"):
+            fake.put(key)
+        report = collect(fake_host(fake), FAKE_STORE, ["x"], now=NOW)
+        assert report.deleted == 1
+        assert [key for key, _ in report.errors] == ["team/b", "team/c"]
+        assert all("neither success nor error" in message for _, message in report.errors)
+
+    def test_journal_of_another_store_is_not_resumed(self, tmp_path) -> None:
+        journal = tmp_path / "gc.json"
+        fake = scenario()
+        fake.crash_after_call = 2
+        with pytest.raises(Injected):
+            run_to_completion(fake, GcOptions(journal=journal))
+        other = Store(provider="fake", bucket="other-bucket", subpath="team")
+        fake.crash_after_call = None
+        report = collect(fake_host(fake), other, LIVE, GcOptions(journal=journal), now=NOW)
+        assert not report.resumed
+
+
 class TestRunningStore:
     def test_object_written_during_the_run_survives(self) -> None:
         fake = scenario(batch_size=2)
