@@ -359,6 +359,8 @@ def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the ve
         params = []
         if store.endpoint:
             params.append(f"endpoint={_q(store.endpoint_url or '')}")
+        elif not store.tls:
+            params.append("tls=false")
         query = "?" + "&".join(params) if params else ""
         return f"az://{user}{store.account}/{store.container}{sub}{query}"
     if store.provider == "gcp":
@@ -371,6 +373,8 @@ def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the ve
         params = []
         if store.endpoint:
             params.append(f"endpoint={_q(store.endpoint_url or '')}")
+        elif not store.tls:
+            params.append("tls=false")
         query = "?" + "&".join(params) if params else ""
         return f"gs://{user}{store.bucket}{sub}{query}"
     if store.provider in ("aws", "minio", "coreweave"):
