@@ -70,8 +70,11 @@ def _split(uri: str) -> tuple[str, str, str, str]:
     scheme, rest = uri.split("://", 1)
     scheme = scheme.lower()
     userinfo = ""
+    # The last '@' ends the user info, so that a secret written with a raw '/' or '@'
+    # still parses. But user info always has a ':'; text before the '@' with a '/' and
+    # no ':' is a path that contains an '@' (s3://bucket/users/a@b.com), not user info.
     at = rest.rfind("@")
-    if at >= 0:
+    if at >= 0 and not ("/" in rest[:at] and ":" not in rest[:at]):
         userinfo, rest = rest[:at], rest[at + 1 :]
     query = ""
     if "?" in rest:
