@@ -7,13 +7,17 @@ Google SDK and no gcsfs, so loading the plugin costs next to nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from byob_core import hookimpl
 from byob_core.provider import ProviderSpec
 
 if TYPE_CHECKING:
+    from byob_core.findings import Finding
+    from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
+    from byob_core.plans import Plan
+    from byob_core.provider import Multipart, ProvisionContext, ValidateContext
     from byob_core.signing import SignedRequest, SignRequest
     from byob_core.stores import Store
     from fsspec import AbstractFileSystem
@@ -54,3 +58,24 @@ def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedR
     from byob_gcp.credentials import signer_for
 
     return signer_for(store).sign_many(requests, user_param=SPEC.user_param)
+
+
+@hookimpl
+def byob_multipart(store: Store) -> Multipart:
+    from byob_gcp.multipart import XmlMultipart
+
+    return XmlMultipart(store, user_param=SPEC.user_param)
+
+
+@hookimpl
+def byob_list(store: Store, request: ListRequest) -> Iterable[Entry]:
+    from byob_gcp.collect import list_entries
+
+    return list_entries(store, request)
+
+
+@hookimpl
+def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
+    from byob_gcp.collect import delete_batch
+
+    return delete_batch(store, batch)

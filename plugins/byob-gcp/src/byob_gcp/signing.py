@@ -110,7 +110,8 @@ class V4Signer:
                 hint="use a shorter lifetime",
             )
         timestamp, scope, credential = self._time(at)
-        resource = self._bucket_path + quote(key, safe=PATH_SAFE)
+        # An empty key addresses the bucket itself (XML ``GET /<bucket>?uploads``).
+        resource = self._bucket_path + quote(key, safe=PATH_SAFE) if key else self._bucket_path[:-1]
 
         query = [
             f"X-Goog-Algorithm={self.algorithm}",
