@@ -9,7 +9,7 @@ the object count; the reference's does.
 
     .venv/bin/python benchmarks/bench_gc.py [--quick]
 
-Times are wall-clock without tracing; memory is the tracemalloc peak of a second,
+Times are the best wall-clock of `--repeat` untraced runs; memory is the tracemalloc peak of a second,
 traced run (the live set is loaded before tracing starts and reported on its own).
 Nothing here asserts anything about time.
 """
@@ -81,6 +81,10 @@ def engine(host: PluginHost, live: LiveSet, journal: Path | None) -> int:
     return report.deleted
 
 
+def engine_without_journal(host: PluginHost, live: LiveSet, journal: Path | None) -> int:
+    return engine(host, live, None)
+
+
 def reference(host: PluginHost, live: LiveSet, journal: Path | None) -> int:
     """The obvious implementation: read everything, diff, delete in batches."""
     entries = list(host.list(STORE, ListRequest(prefix=STORE.prefix)))
@@ -100,15 +104,18 @@ def measure(
     objects: int,
     live: LiveSet,
     journal: Path | None,
-) -> tuple[float, float, int]:
-    """(seconds, peak MiB, deleted) of one run."""
-    provider = SyntheticStore(objects)
-    host = PluginHost.load(entry_points=False, extra={"synthetic": provider})
-    pygc.collect()
-    start = time.perf_counter()
-    deleted = run(host, live, journal)
-    seconds = time.perf_counter() - start
-    assert deleted == provider.deleted == objects - len(live)
+    repeat: int,
+) -> tuple[float, float]:
+    """(best seconds of `repeat` untraced runs, peak MiB of one traced run)."""
+    best = float("inf")
+    for _ in range(repeat):
+        provider = SyntheticStore(objects)
+        host = PluginHost.load(entry_points=False, extra={"synthetic": provider})
+        pygc.collect()
+        start = time.perf_counter()
+        deleted = run(host, live, journal)
+        best = min(best, time.perf_counter() - start)
+        assert deleted == provider.deleted == objects - len(live)
 
     provider = SyntheticStore(objects)
     host = PluginHost.load(entry_points=False, extra={"synthetic": provider})
@@ -117,7 +124,7 @@ def measure(
     run(host, live, journal)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, peak / 2**20, deleted
+    return best, peak / 2**20
 
 
 def live_set_mib(keys: list[str]) -> tuple[LiveSet, float]:
@@ -133,13 +140,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 and 20,000 objects")
     parser.add_argument("--no-reference", action="store_true", help="skip the naive reference")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs per row (best kept)")
     args = parser.parse_args(argv)
     # The engine logs a line at start and end of each run; keep the table readable.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sizes = (20_000, 100_000) if args.quick else (200_000, 1_000_000)
     lives = (1_000, 10_000) if args.quick else (1_000, 100_000)
 
-    print(f"python {sys.version.split()[0]}; journal on (fsync after each 1,000-key batch)")
+    print(f"python {sys.version.split()[0]}; batches of 1,000 keys; the journal fsyncs after each")
     header = (
         f"{'objects':>10} {'live':>8} {'live set':>9} {'impl':>9} "
         f"{'seconds':>8} {'keys/s':>10} {'peak MiB':>9} {'mem vs engine':>13}"
@@ -151,19 +159,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         for live_count in lives:
             for objects in sizes:
                 live, live_mib = live_set_mib(live_keys(objects, live_count))
-                runs = [("engine", engine)]
+                runs = [("engine", engine), ("no-jrnl", engine_without_journal)]
                 if not args.no_reference:
                     runs.append(("reference", reference))
                 engine_peak = None
                 for name, run in runs:
-                    seconds, peak, _ = measure(run, objects, live, journal)
+                    seconds, peak = measure(run, objects, live, journal, args.repeat)
                     engine_peak = engine_peak or peak
-                    ratio = f"{peak / engine_peak:.1f}x" if name != "engine" else ""
+                    ratio = f"{peak / engine_peak:.1f}x" if name == "reference" else ""
                     print(
-                        f"{objects:>10,} {live_count:>8,} {live_mib:>7.1f}Mi {name:>9} "
+                        f"{objects:>10,} {live_count:>8,} {live_mib:>7.2f}Mi {name:>9} "
                         f"{seconds:>8.2f} {objects / seconds:>10,.0f} {peak:>9.1f} {ratio:>13}"
                     )
     print(
+        "\nengine: byob_core.gc.collect with its journal; no-jrnl: the same without a journal;"
+        "\nreference: list everything into memory, diff, delete (no key guard, no journal)."
         "\npeak MiB: tracemalloc peak of the run, live set excluded (shown as 'live set');"
         "\nthe engine's peak stays flat from 200k to 1M objects, the reference's grows with them."
     )
