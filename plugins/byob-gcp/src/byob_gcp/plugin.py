@@ -79,3 +79,19 @@ def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
     from byob_gcp.collect import delete_batch
 
     return delete_batch(store, batch)
+
+
+@hookimpl
+def byob_provision(store: Store, context: ProvisionContext) -> Plan:
+    from byob_gcp.provision import provision
+
+    return provision(store, context)
+
+
+@hookimpl
+def byob_validate(store: Store, context: ValidateContext) -> Iterable[Finding]:
+    if store.provider != NAME:
+        return []
+    from byob_gcp.validate import validate
+
+    return validate(store, context)
