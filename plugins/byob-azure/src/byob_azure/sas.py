@@ -41,6 +41,15 @@ from byob_core.signing import SignedRequest, SignRequest
 #: accepted by Azurite. A store may pin another with the option ``sas_version``.
 SIGNED_VERSION = "2025-11-05"
 _OLDEST_VERSION = "2020-12-06"
+#: User-delegation SAS fields by signed version. From 2025-07-05 the string-to-sign has
+#: the delegated user's tenant and object ids (skdutid, sduoid) after scid; Azurite
+#: (Microsoft's emulator) checks exactly that. azure-storage-blob 12.31 also always
+#: signs two fields for required request headers and query parameters (srh, srq) after
+#: ses, whatever the version, while Azurite refuses them up to its newest version
+#: 2025-11-05: they belong to a later version. 2026-04-06 is our reading of when (the
+#: SDK release that added them targets it); the SDK's own version has them.
+_DELEGATED_USER_VERSION = "2025-07-05"
+_REQUEST_FIELDS_VERSION = "2026-04-06"
 
 #: The permission a method needs (Azure order "racwdxytmei"). A PUT gets ``w``, which
 #: creates or overwrites a blob and allows Put Block and Put Block List.
@@ -163,11 +172,11 @@ def blob_sas(
             "",  # saoid
             "",  # suoid
             correlation_id or "",
-            delegation.signed_delegated_user_tid or "",
-            "",  # sduoid
         ]
+        if version >= _DELEGATED_USER_VERSION:
+            fields += [delegation.signed_delegated_user_tid or "", ""]  # skdutid, sduoid
     fields += [ip or "", protocol or "", version, resource, stamp, encryption_scope or ""]
-    if delegation is not None:
+    if delegation is not None and version >= _REQUEST_FIELDS_VERSION:
         fields += ["", ""]  # srh, srq: byob requires no request headers or parameters
     fields += [over.get(name) or "" for name in _OVERRIDE_FIELDS]
     sig = base64.b64encode(hmac.digest(key, "\n".join(fields).encode(), "sha256")).decode()
@@ -261,10 +270,12 @@ class BlobSigner:
                 f"\n{d.signed_oid}\n{d.signed_tid}\n{d.signed_start}\n{d.signed_expiry}"
                 f"\n{d.signed_service}\n{d.signed_version}\n\n\n"
             )
-            # skdutid, sduoid, sip, spr, sv, sr, then nine empty fields: snapshot, ses,
-            # srh, srq, rscc..rsct.
+            # [skdutid, sduoid,] sip, spr, sv, sr, then empty fields: snapshot, ses,
+            # [srh, srq,] rscc..rsct.
             tid = d.signed_delegated_user_tid or ""
-            self._tail = f"\n{tid}\n\n\n{spr}\n{version}\nb" + "\n" * 9
+            users = f"\n{tid}\n" if version >= _DELEGATED_USER_VERSION else ""
+            empties = 9 if version >= _REQUEST_FIELDS_VERSION else 7
+            self._tail = f"{users}\n\n{spr}\n{version}\nb" + "\n" * empties
             self._udk_query = "".join(
                 f"&{name}={_q(value)}"
                 for name, value in (
