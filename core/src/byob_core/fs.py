@@ -172,7 +172,7 @@ def _translated(method: _F) -> _F:
             try:
                 return await method(self, *args, **kwargs)
             except (OSError, ByobError) as exc:
-                new = self._translate(exc)
+                new = self._translate(exc, args[0] if args else None)
                 if new is exc:
                     raise
                 raise new from None
@@ -184,7 +184,7 @@ def _translated(method: _F) -> _F:
         try:
             return method(self, *args, **kwargs)
         except (OSError, ByobError) as exc:
-            new = self._translate(exc)
+            new = self._translate(exc, args[0] if args else None)
             if new is exc:
                 raise
             raise new from None
@@ -362,7 +362,8 @@ class ByobFileSystem(AsyncFileSystem):
         return [{"name": n, "size": 0, "type": "directory"} for n in names]
 
     # -- errors -------------------------------------------------------------------------
-    def _translate(self, exc: BaseException) -> BaseException:
+    def _translate(self, exc: BaseException, path: Any = None) -> BaseException:
+        """The error to raise for `exc`: a builtin `OSError` type naming byob paths only."""
         if isinstance(exc, UnsafeKeyError):
             return PermissionError(errno.EACCES, str(exc))
         if isinstance(exc, ByobError):
@@ -386,6 +387,8 @@ class ByobFileSystem(AsyncFileSystem):
             args: list[Any] = [exc.errno, scrub(str(exc.strerror))]
             if exc.filename is not None:
                 args.append(scrub(str(exc.filename)))
+            elif isinstance(path, str):
+                args.append(path)
             new = cls(*args)
         else:
             new = cls(scrub(str(exc)))
@@ -723,7 +726,7 @@ class ByobFileSystem(AsyncFileSystem):
                 **kwargs,
             )
         except OSError as exc:
-            raise self._translate(exc) from None
+            raise self._translate(exc, path) from None
 
     async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         place, _, fpath = self._file(path)
@@ -981,6 +984,7 @@ def _byob_path_class() -> type:
         __slots__ = ()
 
     ByobPath.__module__ = __name__
+    ByobPath.__qualname__ = "ByobPath"
     _byob_path = ByobPath
     return ByobPath
 
