@@ -36,8 +36,7 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
     a key as a generation separator, and keys may hold ``#``.
     """
     _quiet_hns(store)
-    # The core class, not the experimental HNS subclass gcsfs may export by default.
-    from gcsfs.core import GCSFileSystem
+    GCSFileSystem = _filesystem_class()
 
     kwargs: dict[str, Any] = {
         "token": gcsfs_token(store),
@@ -53,6 +52,25 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
             f"cannot build a GCS client for {store.display}: {type(exc).__name__}",
             hint="check the service account key, key_file, or application default credentials",
         ) from exc
+
+
+_CLASS: Any = None
+
+
+def _filesystem_class() -> Any:
+    """gcsfs's core filesystem (not the experimental HNS subclass it may export by default),
+    with `pipe_file` returning None as fsspec documents: gcsfs returns the object resource,
+    which the core's probe reads as a failure."""
+    global _CLASS
+    if _CLASS is None:
+        from gcsfs.core import GCSFileSystem
+
+        class ByobGCSFileSystem(GCSFileSystem):  # type: ignore[misc]
+            async def _pipe_file(self, path: str, data: bytes, *args: Any, **kwargs: Any) -> None:
+                await super()._pipe_file(path, data, *args, **kwargs)
+
+        _CLASS = ByobGCSFileSystem
+    return _CLASS
 
 
 class HttpStatusError(Exception):

@@ -307,7 +307,7 @@ def _preflight(store: Store, bucket_ok: bool) -> Finding:
     headers = {
         "Origin": PREFLIGHT_ORIGIN,
         "Access-Control-Request-Method": "PUT",
-        "Access-Control-Request-Headers": "content-type,content-md5",
+        "Access-Control-Request-Headers": "content-type",
     }
     try:
         response = requests.options(url, headers=headers, timeout=_TIMEOUT)
