@@ -7,12 +7,13 @@ Applied with the store's own credentials (data plane):
   retention, ``soft_delete_days``, default 7). The CORS rule is added beside any rules
   already there; a longer retention than asked is left alone.
 
-Management-plane settings are MANUAL steps, each with an ``az`` command line, a
-Terraform fragment and an ARM fragment: blob versioning, container soft delete and, for
-a store reached through a managed identity (team stores), the identity's federated
-credential and its two role assignments. byob does not apply them itself yet (that would
-take azure-mgmt-storage and a subscription; see the README), so a plan always lists them
-until a person marks them done with ``settings["manual_done"]``.
+Management-plane settings come with an ``az`` command line, a Terraform fragment and an
+ARM fragment: blob versioning, container soft delete and, for a store reached through a
+managed identity (team stores), the identity's federated credential and its two role
+assignments. Versioning and container soft delete are read and applied through
+azure-mgmt-storage (`byob_azure.mgmt`) when a subscription and resource group are
+configured and the ``mgmt`` extra is installed; otherwise they, like the identity
+items always, are MANUAL until a person marks them done with ``settings["manual_done"]``.
 
 Sub-path: Blob Storage folders are virtual (flat namespace), so there is nothing to
 create; the first blob under the sub-path makes it.
@@ -28,7 +29,7 @@ from byob_core.plans import Action, Change, Plan
 from byob_core.provider import ProvisionContext
 from byob_core.stores import Store
 
-from byob_azure import clients
+from byob_azure import clients, mgmt
 
 DEFAULT_SOFT_DELETE_DAYS = 7
 DEFAULT_CONTAINER_SOFT_DELETE_DAYS = 7
@@ -115,7 +116,10 @@ def plan(store: Store, context: ProvisionContext) -> Plan:
             )
         )
     changes += _service_properties(store, context, settings)
-    changes += manual_changes(store, context, settings)
+    managed = manual_changes(store, context, settings)
+    if mgmt.unavailable_reason(settings) is None:
+        managed = _through_arm(store, context, settings, managed)
+    changes += managed
     return Plan(store=store, changes=changes, applied=context.apply, team=context.team)
 
 
@@ -344,3 +348,49 @@ def manual_changes(
             )
         )
     return changes
+
+
+def _through_arm(
+    store: Store, context: ProvisionContext, settings: Mapping[str, Any], changes: list[Change]
+) -> list[Change]:
+    """Versioning and container soft delete read (and applied) through the management plane."""
+    import attrs
+
+    days = int(settings.get("container_soft_delete_days", DEFAULT_CONTAINER_SOFT_DELETE_DAYS))
+    try:
+        state = mgmt.read_state(store, settings)
+    except Exception as exc:
+        note = f" (management plane not readable: {clients.translate(exc, 'read')})"
+        return [
+            attrs.evolve(c, summary=c.summary + note)
+            if c.name in ("versioning", "container-soft-delete")
+            else c
+            for c in changes
+        ]
+    soft_ok = (state.container_soft_delete_days or 0) >= days
+    needed = not state.satisfies(days)
+    applied = False
+    if context.apply and needed:
+        mgmt.apply(store, settings, days=days)
+        applied = True
+    out = []
+    for change in changes:
+        if change.name == "versioning":
+            change = attrs.evolve(
+                change,
+                action=Action.NONE if state.versioning else Action.UPDATE,
+                current={"isVersioningEnabled": state.versioning},
+                applied=applied and not state.versioning,
+            )
+        elif change.name == "container-soft-delete":
+            change = attrs.evolve(
+                change,
+                action=Action.NONE if soft_ok else Action.UPDATE,
+                current={
+                    "enabled": bool(state.container_soft_delete_days),
+                    "days": state.container_soft_delete_days,
+                },
+                applied=applied and not soft_ok,
+            )
+        out.append(change)
+    return out

@@ -28,7 +28,7 @@ from byob_core.provider import ValidateContext
 from byob_core.signing import SignRequest
 from byob_core.stores import Store
 
-from byob_azure import clients, provision
+from byob_azure import clients, mgmt, provision
 
 PREFLIGHT_ORIGIN = "https://byob-validate.example"
 _TIMEOUT = 30
@@ -117,13 +117,7 @@ def _checks(store: Store, context: ValidateContext) -> Iterator[Finding]:
     else:
         finding, presigned_version = _presigned(store)
         yield finding
-    yield _versioning(context, container_ok, presigned_version)
-    yield Finding.skipped(
-        "azure.container_soft_delete",
-        "container soft delete is a management-plane setting that data-plane credentials "
-        "cannot read",
-        manual_step=provision.manual_changes(store, _NO_CONTEXT, store.options)[1].steps[0],
-    )
+    yield from _management_findings(store, context, container_ok, presigned_version)
     yield _preflight(store)
 
 
@@ -162,6 +156,48 @@ def _service_findings(store: Store, props: dict[str, Any] | None) -> Iterator[Fi
             hint="run `python -m byob_core provision`, or: az storage account "
             f"blob-service-properties update --account-name {store.account} "
             "--enable-delete-retention true --delete-retention-days 7",
+        )
+
+
+def _management_findings(
+    store: Store, context: ValidateContext, container_ok: bool, version: str | bool | None
+) -> Iterator[Finding]:
+    settings = dict(store.options)
+    steps = {c.name: c.steps[0] for c in provision.manual_changes(store, _NO_CONTEXT, settings)}
+    reason = mgmt.unavailable_reason(settings)
+    state = None
+    if reason is None:
+        try:
+            state = mgmt.read_state(store, settings)
+        except Exception as exc:
+            reason = f"the management plane refused: {clients.translate(exc, 'read')}"
+    if state is None:
+        yield _versioning(context, container_ok, version)
+        yield Finding.skipped(
+            "azure.container_soft_delete",
+            "container soft delete is a management-plane setting that data-plane "
+            f"credentials cannot read ({reason})",
+            manual_step=steps["container-soft-delete"],
+        )
+        return
+    if state.versioning:
+        yield Finding.passed("azure.versioning", "blob versioning is on (management plane)")
+    else:
+        yield Finding.warned(
+            "azure.versioning",
+            "blob versioning is off: overwritten blobs cannot be recovered",
+            hint=steps["versioning"],
+        )
+    days = state.container_soft_delete_days
+    if days:
+        yield Finding.passed(
+            "azure.container_soft_delete", f"container soft delete keeps containers {days} days"
+        )
+    else:
+        yield Finding.warned(
+            "azure.container_soft_delete",
+            "container soft delete is off: a deleted container is gone at once",
+            hint=steps["container-soft-delete"],
         )
 
 
