@@ -171,3 +171,25 @@ class TestFilesystem:
         store = Store(provider="azure", account="acme", bucket="wandb")
         assert clients.base_url(store) == "https://acme.blob.core.windows.net"
         assert clients.auth_mode(store) == "ambient Entra ID credential"
+
+
+class TestClientCache:
+    def test_clients_and_signers_follow_credentials_and_options(self, store: Store) -> None:
+        import attrs
+        from byob_core.stores import Credentials
+
+        other_key = attrs.evolve(store, credentials=Credentials(account_key="b3RoZXIga2V5"))
+        assert clients.service(store) is clients.service(store)
+        assert clients.service(other_key) is not clients.service(store)
+        pinned = attrs.evolve(store, options={"sas_version": "2021-08-06"})
+        assert clients.signer(pinned).version == "2021-08-06"
+        assert clients.signer(store).version == "2025-11-05"
+
+    def test_pinned_older_signed_version_is_accepted(self, host: PluginHost, store: Store) -> None:
+        import attrs
+
+        pinned = attrs.evolve(store, options={"sas_version": "2021-08-06"})
+        up = sign(host, pinned, "old-sv.bin", "PUT")
+        assert "sv=2021-08-06" in up.url
+        assert put(up, b"v").status_code == 201
+        assert requests.get(sign(host, pinned, "old-sv.bin").url, timeout=10).content == b"v"

@@ -32,9 +32,15 @@ _services: dict[tuple[Any, ...], Any] = {}
 _signers: dict[tuple[Any, ...], BlobSigner] = {}
 
 
+#: Options that shape a client or a signer (the rest are read at each call).
+_SHAPING_OPTIONS = ("retry_total", "connection_timeout", "sas_version")
+
+
 def _cache_key(store: Store) -> tuple[Any, ...]:
-    # Credentials do not take part in Store equality; the cache must tell keys apart.
-    return (store, store.credentials.account_key, store.credentials.sas_token)
+    # Neither credentials nor options take part in Store equality; the cache must tell
+    # stores with other keys or client settings apart.
+    shaping = tuple(str(store.options.get(name)) for name in _SHAPING_OPTIONS)
+    return (store, store.credentials.account_key, store.credentials.sas_token, shaping)
 
 
 def account(store: Store) -> str:
