@@ -120,3 +120,30 @@ class TestGarbageCollect:
         assert [e.key for e in result.deleted] == ["p/a"]
         assert [key for key, _ in result.errors] == ["p/b"]
         assert "p/b" in names(store, prefix="p/")
+
+    @pytest.mark.parametrize("mode", ["always", "never"])
+    def test_version_deletes_name_the_version(self, filled: Store, mode: str) -> None:
+        """Azurite ignores versionid on Delete Blob and would delete the current blob.
+
+        Without versions on the endpoint, a version delete is refused per key.
+        """
+        store = attrs.evolve(filled, options={"batch_delete": mode})
+        [current] = entries(store, ["p/a"])
+        version = attrs.evolve(current, version_id="2020-01-01T00:00:00.0000000Z")
+        result = collect.delete(store, DeleteBatch(kind=Kind.VERSIONS, entries=[version]))
+        assert not result.deleted
+        assert [key for key, _ in result.errors] == ["p/a"]
+        assert "no blob versions" in result.errors[0][1]
+        assert "p/a" in names(store, prefix="p/")
+
+    @pytest.mark.parametrize("mode", ["always", "never"])
+    def test_version_of_a_deleted_blob_is_purged(self, filled: Store, mode: str) -> None:
+        """The current blob is gone: nothing current to lose, the version delete goes out."""
+        store = attrs.evolve(filled, options={"batch_delete": mode})
+        [gone] = entries(store, ["p/z"])
+        clients.container(store).delete_blob("p/z")
+        version = attrs.evolve(gone, version_id="2020-01-01T00:00:00.0000000Z")
+        result = collect.delete(store, DeleteBatch(kind=Kind.VERSIONS, entries=[version]))
+        assert [e.key for e in result.deleted] == ["p/z"]
+        assert not result.errors
+        assert names(store, prefix="p/") == ["p/a", "p/b", "p/c/d", "p/c/e"]

@@ -88,14 +88,63 @@ def delete(store: Store, batch: DeleteBatch) -> DeleteResult:
     entries = list(batch.entries)
     if not entries:
         return DeleteResult()
+    refused: list[tuple[str, str]] = []
+    if batch.kind is Kind.VERSIONS:
+        entries, refused = _only_noncurrent(store, entries)
+        if not entries:
+            return DeleteResult(errors=refused)
     mode = _batch_mode(store)
+    result: DeleteResult | None = None
     if mode != "never":
         try:
-            return _delete_batch(store, batch.kind, entries)
+            result = _delete_batch(store, batch.kind, entries)
         except BatchUnsupportedError:
             if mode == "always":
                 raise
-    return _delete_each(store, batch.kind, entries)
+    if result is None:
+        result = _delete_each(store, batch.kind, entries)
+    if refused:
+        result = DeleteResult(deleted=result.deleted, errors=[*result.errors, *refused])
+    return result
+
+
+def _only_noncurrent(
+    store: Store, entries: Sequence[Entry]
+) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """Keep the version entries that are not the blob's current version.
+
+    An endpoint without blob versioning may ignore ``versionid`` and delete the current
+    blob (Azurite does): so before purging versions, look at each blob's current version
+    (one HEAD each, concurrently) and refuse the entry when the blob reports none or the
+    same one. A blob that is gone (404) has no current version to lose.
+    """
+    container = clients.container(store)
+
+    def check(entry: Entry) -> tuple[Entry, str | None]:
+        if not entry.version_id:
+            return entry, "a version entry without a version id"
+        try:
+            props = container.get_blob_client(entry.key).get_blob_properties()
+        except Exception as exc:
+            if clients.status_of(exc) == 404:
+                return entry, None
+            return entry, str(clients.translate(exc, "read the current version"))
+        current = getattr(props, "version_id", None)
+        if not current:
+            return entry, "the endpoint reports no blob versions; refusing to delete by version"
+        if current == entry.version_id:
+            return entry, "this is the current version, not a noncurrent one"
+        return entry, None
+
+    keep: list[Entry] = []
+    refused: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(entries))) as pool:
+        for entry, problem in pool.map(check, entries):
+            if problem is None:
+                keep.append(entry)
+            else:
+                refused.append((entry.key, problem))
+    return keep, refused
 
 
 class BatchUnsupportedError(StoreAccessError):
