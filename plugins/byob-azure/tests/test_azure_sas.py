@@ -407,7 +407,7 @@ class TestImportCost:
         code = (
             "import sys, byob_azure.plugin, byob_azure.sas;"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('azure', 'adlfs', 'fsspec', 'aiohttp', 'boto3', 'botocore', 's3fs', 'gcsfs', "
+            "('azure', 'adlfs', 'boto3', 'botocore', 's3fs', 'gcsfs', "
             "'google'));"
             "print(','.join(bad))"
         )
