@@ -348,7 +348,7 @@ class TestEscapeGuard:
             "cat": lambda: fs.cat(pattern),
             "get": lambda: fs.get(pattern, local + ".dir/"),
             "copy": lambda: fs.copy(pattern, "omega/guard/out/"),
-            "open_files": lambda: fsspec.open_files("byob://" + pattern, fs=fs),
+            "open_files": lambda: fsspec.open_files("byob://" + pattern, **fs.storage_options),
         }
         for name, call in calls.items():
             with pytest.raises(PermissionError):

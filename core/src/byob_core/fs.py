@@ -371,8 +371,10 @@ class ByobFileSystem(AsyncFileSystem):
                 return exc
             if isinstance(exc, LookupError):
                 return FileNotFoundError(errno.ENOENT, str(exc))
-            if isinstance(exc, NotImplementedError):
-                return exc  # fsspec's convention for what a filesystem cannot do
+            if isinstance(exc, (NotImplementedError, ValueError)):
+                # What a filesystem cannot do, and bad arguments (a lifetime out of
+                # bounds): fsspec raises NotImplementedError and ValueError for those too.
+                return exc
             return OSError(errno.EIO, str(exc))
         assert isinstance(exc, OSError)
         cls = next((c for c in _OS_ERRORS if isinstance(exc, c)), OSError)
@@ -605,11 +607,11 @@ class ByobFileSystem(AsyncFileSystem):
 
     @_translated
     async def _expand_path(
-        self, path: Any, recursive: bool = False, maxdepth: int | None = None
+        self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> list[str]:
         self._check_pattern(path)
         return await AsyncFileSystem._expand_path(
-            self, path, recursive=recursive, maxdepth=maxdepth
+            self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
         )
 
     # -- reading and writing ------------------------------------------------------------
@@ -717,6 +719,10 @@ class ByobFileSystem(AsyncFileSystem):
     ) -> Any:
         place, _, fpath = self._file(path)
         try:
+            # Exclusive creation fails on open, as on a local disk; object stores could only
+            # tell at commit (S3's If-None-Match), which fsspec users do not expect.
+            if "x" in mode and place.fs.exists(fpath):
+                raise FileExistsError(errno.EEXIST, "the object exists", str(path))
             return place.fs._open(
                 fpath,
                 mode=mode,
