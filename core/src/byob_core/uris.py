@@ -132,10 +132,10 @@ def _host_and_path(rest: str, scheme: str, what: str) -> tuple[str, list[str]]:
     return host, [p for p in parts[1:]]
 
 
-def _subpath_of(segments: list[str], scheme: str) -> str:
+def _subpath_of(segments: list[str], scheme: str, *, decoded: bool = False) -> str:
     sub = "/".join(segments).strip("/")
     try:
-        return check_subpath(unquote(sub)) if sub else ""
+        return check_subpath(sub if decoded else unquote(sub)) if sub else ""
     except UnsafeKeyError as exc:
         raise UriError(f"bad sub-path in the {scheme}:// connection string: {exc}") from None
 
@@ -335,7 +335,8 @@ def _parse_file(raw_user: str, rest: str, options: dict[str, str]) -> Store:
         scheme="file",
         provider="file",
         bucket=path,
-        subpath=_subpath_of([options["subpath"]], "file") if "subpath" in options else "",
+        # The query value is decoded already; decoding it again would turn %2541 into A.
+        subpath=_subpath_of([options["subpath"]], "file", decoded=True) if "subpath" in options else "",
     )
 
 
