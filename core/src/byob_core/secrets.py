@@ -32,14 +32,25 @@ def register(values: Iterable[str | None]) -> None:
         return
     with _lock:
         _secrets.update(fresh)
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        # Compiled lazily by `redact`: recompiling here made registering n secrets O(n²).
+        _pattern = None
+
+
+def _compiled() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _secrets:
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        return _pattern
 
 
 def redact(text: str) -> str:
     """Return `text` with every registered secret replaced by ``***``."""
-    pattern = _pattern
-    if pattern is None or not text:
+    if not text:
+        return text
+    pattern = _pattern or _compiled()
+    if pattern is None:
         return text
     return pattern.sub(REDACTED, text)
 
