@@ -213,6 +213,22 @@ class UnsignedEntraToken:
         return AccessToken(token, now + 3600)
 
 
+class AsyncUnsignedEntraToken(UnsignedEntraToken):
+    """The asyncio flavour (adlfs uses the aio SDK)."""
+
+    async def get_token(self, *scopes: str, **kwargs: object):  # type: ignore[no-untyped-def, override]
+        return UnsignedEntraToken.get_token(self, *scopes, **kwargs)
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        return None
+
+
 @pytest.fixture
 def entra_store(azurite_oauth, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:  # type: ignore[no-untyped-def]
     """A store without an account key that authenticates with an (unsigned) Entra ID token.
@@ -223,11 +239,17 @@ def entra_store(azurite_oauth, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stor
     from byob_azure import clients
 
     endpoint, cert = azurite_oauth
+    # requests (sync SDK) and OpenSSL's default paths (aiohttp, under adlfs) trust it.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    token = UnsignedEntraToken(
-        oid="6f2d1c7e-0000-4000-8000-000000000001", tid="72f988bf-0000-4000-8000-000000000002"
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    ids = {
+        "oid": "6f2d1c7e-0000-4000-8000-000000000001",
+        "tid": "72f988bf-0000-4000-8000-000000000002",
+    }
+    token, async_token = UnsignedEntraToken(**ids), AsyncUnsignedEntraToken(**ids)
+    monkeypatch.setattr(
+        clients, "entra_credential", lambda store, aio=False: async_token if aio else token
     )
-    monkeypatch.setattr(clients, "entra_credential", lambda store: token)
     store = Store(
         provider="azure",
         account=ACCOUNT,

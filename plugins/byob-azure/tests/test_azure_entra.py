@@ -62,3 +62,12 @@ class TestUserDelegationSas:
         later = first.delegation.expiry + dt.timedelta(hours=1)
         renewed = clients.signer(entra_store, until=later)
         assert renewed is not first
+
+
+class TestEntraFilesystem:
+    def test_adlfs_with_an_entra_token(self, entra_store: Store) -> None:
+        fs = clients.filesystem(entra_store)
+        fs.pipe_file(entra_store.fs_path("fs/e.txt"), b"entra")
+        assert fs.cat_file(entra_store.fs_path("fs/e.txt")) == b"entra"
+        blob = clients.container(entra_store).get_blob_client("fs/e.txt")
+        assert blob.download_blob().readall() == b"entra"

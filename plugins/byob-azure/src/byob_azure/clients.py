@@ -82,9 +82,15 @@ def connection_string(store: Store) -> str:
     )
 
 
-def entra_credential(store: Store) -> Any:
-    """The Entra ID credential of a store: its managed identity, else the ambient one."""
-    from azure.identity import DefaultAzureCredential
+def entra_credential(store: Store, *, aio: bool = False) -> Any:
+    """The Entra ID credential of a store: its managed identity, else the ambient one.
+
+    `aio` gives the asyncio flavour, which adlfs (built on the aio SDK) needs.
+    """
+    if aio:
+        from azure.identity.aio import DefaultAzureCredential
+    else:
+        from azure.identity import DefaultAzureCredential
 
     kwargs: dict[str, Any] = {}
     if store.client_id:
@@ -164,13 +170,13 @@ def filesystem(store: Store) -> AzureBlobFileSystem:
         return AzureBlobFileSystem(connection_string=connection_string(store))
     kwargs: dict[str, Any] = {"account_name": account(store)}
     if store.endpoint:
-        kwargs["account_host"] = base_url(store).split("://", 1)[1].split("/", 1)[0]
+        # adlfs builds "https://{account_host}": host, port and any path (Azurite's
+        # /devstoreaccount1) go there. Entra tokens need TLS anyway.
+        kwargs["account_host"] = base_url(store).split("://", 1)[1]
     if creds.sas_token:
         kwargs["sas_token"] = creds.sas_token
     else:
-        kwargs["credential"] = entra_credential(store)
-        if store.tenant_id:
-            kwargs["tenant_id"] = store.tenant_id
+        kwargs["credential"] = entra_credential(store, aio=True)
     return AzureBlobFileSystem(**kwargs)
 
 
