@@ -292,3 +292,43 @@ class TestCredentialSources:
     def test_signer_repr_holds_no_secret(self) -> None:
         signer = HmacSigner(bucket=BUCKET, access_id="GOOG1ACCESS", secret="very-secret-value")
         assert "very-secret-value" not in repr(signer)
+
+
+class TestQuoting:
+    @given(text=st.text(max_size=30))
+    def test_fast_quoting_equals_urllib(self, text: str) -> None:
+        from byob_gcp.signing import _q, _quote_path
+
+        encoded = text.encode("utf-8", "surrogatepass")
+        assert _q(text) == quote(encoded, safe="~")
+        assert _quote_path(text) == quote(encoded, safe="/~")
+
+
+class TestParallelRsaBatch:
+    def test_large_batch_equals_one_by_one_in_order(
+        self, rsa_signer: RsaSigner, oracle: Oracle
+    ) -> None:
+        from byob_gcp.signing import PARALLEL_THRESHOLD, V4Signer
+
+        times = [AT, AT + dt.timedelta(days=1), AT + dt.timedelta(seconds=1)]
+        requests = [
+            SignRequest(
+                key=f"k/{i} ü",
+                method="PUT" if i % 2 else "GET",
+                at=times[i % 3],
+                expires=dt.timedelta(seconds=60 + i),
+                user=f"u{i}",
+            )
+            for i in range(PARALLEL_THRESHOLD * 3 + 1)
+        ]
+        batch = rsa_signer.sign_many(requests)
+        assert batch == V4Signer.sign_many(rsa_signer, requests)
+        assert [s.key for s in batch] == [r.key for r in requests]
+        last = requests[-1]
+        assert batch[-1].url == oracle.sign(
+            last.key,
+            method=last.method,
+            at=last.at,
+            expires=int(last.expires.total_seconds()),
+            query_parameters={"X-User": last.user},
+        )

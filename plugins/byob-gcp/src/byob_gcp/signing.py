@@ -18,9 +18,14 @@ imported here: signing is the hot path.
 from __future__ import annotations
 
 import binascii
+import concurrent.futures
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import os
+import string
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -43,9 +48,26 @@ PATH_SAFE = "/~"
 QUERY_SAFE = "~"
 
 
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-_.~")
+#: Percent-escapes of every ASCII character quote() would escape: str.translate applies
+#: them in C, several times faster than quote() for the ASCII keys that are the rule.
+_QUERY_TABLE = {i: f"%{i:02X}" for i in range(128) if chr(i) not in _UNRESERVED}
+_PATH_TABLE = {i: e for i, e in _QUERY_TABLE.items() if chr(i) != "/"}
+
+
+@functools.lru_cache(maxsize=4096)
 def _q(text: str) -> str:
-    # quote() keeps one quoter per safe set; passing the constant reuses it.
-    return quote(text, safe=QUERY_SAFE)
+    """Quote a query name or value as google-cloud-storage does (``quote(safe="~")``).
+
+    Cached: names, users and upload ids repeat across a batch; object keys do not and
+    go through `_quote_path`.
+    """
+    return text.translate(_QUERY_TABLE) if text.isascii() else quote(text, safe=QUERY_SAFE)
+
+
+def _quote_path(key: str) -> str:
+    """Quote an object key as google-cloud-storage does (``quote(safe="/~")``)."""
+    return key.translate(_PATH_TABLE) if key.isascii() else quote(key, safe=PATH_SAFE)
 
 
 class V4Signer:
@@ -67,9 +89,11 @@ class V4Signer:
         self.endpoint = endpoint.rstrip("/")
         self.host = urlsplit(self.endpoint).netloc
         self._bucket_path = f"/{bucket}/"
+        self._host_line = f"host:{self.host}\n"
         # The time stamps of the last signing time: a batch is signed at one instant.
-        self._last_at: dt.datetime | None = None
-        self._stamps = ("", "", "")
+        # (signing time, its stamps), replaced as one tuple so that threads never see a
+        # time paired with another time's stamps.
+        self._stamps_of: tuple[dt.datetime | None, tuple[str, str, str]] = (None, ("", "", ""))
 
     def __repr__(self) -> str:  # never the key material
         return f"{type(self).__name__}(bucket={self.bucket!r}, endpoint={self.endpoint!r})"
@@ -80,15 +104,15 @@ class V4Signer:
 
     # -- the canonical request ------------------------------------------------------------
     def _time(self, at: dt.datetime) -> tuple[str, str, str]:
-        """(timestamp, datestamp, credential) of a signing time, cached for a batch."""
-        if at != self._last_at:
-            at = at.astimezone(dt.UTC) if at.tzinfo else at
-            timestamp = at.strftime("%Y%m%dT%H%M%SZ")
-            datestamp = timestamp[:8]
-            scope = f"{datestamp}/auto/storage/goog4_request"
-            self._stamps = (timestamp, scope, f"{self.credential_id}/{scope}")
-            self._last_at = at
-        return self._stamps
+        """(timestamp, scope, quoted credential) of a signing time, cached for a batch."""
+        cached_at, stamps = self._stamps_of
+        if at != cached_at:
+            utc = at.astimezone(dt.UTC) if at.tzinfo else at
+            timestamp = utc.strftime("%Y%m%dT%H%M%SZ")
+            scope = f"{timestamp[:8]}/auto/storage/goog4_request"
+            stamps = (timestamp, scope, _q(f"{self.credential_id}/{scope}"))
+            self._stamps_of = (at, stamps)
+        return stamps
 
     def canonical(
         self,
@@ -111,11 +135,11 @@ class V4Signer:
             )
         timestamp, scope, credential = self._time(at)
         # An empty key addresses the bucket itself (XML ``GET /<bucket>?uploads``).
-        resource = self._bucket_path + quote(key, safe=PATH_SAFE) if key else self._bucket_path[:-1]
+        resource = self._bucket_path + _quote_path(key) if key else self._bucket_path[:-1]
 
         query = [
             f"X-Goog-Algorithm={self.algorithm}",
-            f"X-Goog-Credential={_q(credential)}",
+            f"X-Goog-Credential={credential}",
             f"X-Goog-Date={timestamp}",
             f"X-Goog-Expires={expires}",
         ]
@@ -130,7 +154,7 @@ class V4Signer:
             header_block = "".join(f"{name}:{value}\n" for name, value in ordered)
         else:
             signed_headers = "host"
-            header_block = f"host:{self.host}\n"
+            header_block = self._host_line
         query.append(f"X-Goog-SignedHeaders={_q(signed_headers)}")
         if params:
             query.extend(f"{_q(name)}={_q(value or '')}" for name, value in params.items())
@@ -170,7 +194,9 @@ class V4Signer:
         resource, query, _, string_to_sign = self.canonical(
             method, key, at=at, expires=expires, params=params, headers=headers
         )
-        signature = self._signature(string_to_sign, self._stamps[0][:8])
+        # The string-to-sign's second line is the timestamp; its first 8 bytes are the day.
+        start = len(self.algorithm) + 1
+        signature = self._signature(string_to_sign, string_to_sign[start : start + 8].decode())
         return f"{self.endpoint}{resource}?{query}&X-Goog-Signature={signature}"
 
     # -- byob requests ----------------------------------------------------------------------
@@ -178,19 +204,22 @@ class V4Signer:
         """Sign one `SignRequest` (its key is the full object key)."""
         at = request.at or utcnow()
         lifetime = request.expires or DEFAULT_EXPIRES[request.method]
-        params: dict[str, str] = dict(request.params)
-        if request.user is not None:
-            params[user_param] = request.user
-        if request.version_id:
-            params["generation"] = request.version_id
-        for name, value in request.response_headers.items():
-            lower = name.lower()
-            params[lower if lower.startswith("response-") else f"response-{lower}"] = value
+        params: Mapping[str, str] = request.params
+        if request.user is not None or request.version_id or request.response_headers:
+            params = dict(params)
+            if request.user is not None:
+                params[user_param] = request.user
+            if request.version_id:
+                params["generation"] = request.version_id
+            for name, value in request.response_headers.items():
+                lower = name.lower()
+                params[lower if lower.startswith("response-") else f"response-{lower}"] = value
         headers: dict[str, str] = {}
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
-        if request.content_md5:
-            headers["Content-MD5"] = request.content_md5
+        if request.content_type or request.content_md5:
+            if request.content_type:
+                headers["Content-Type"] = request.content_type
+            if request.content_md5:
+                headers["Content-MD5"] = request.content_md5
         url = self.sign_url(
             request.method,
             request.key,
@@ -212,6 +241,26 @@ class V4Signer:
     ) -> list[SignedRequest]:
         """Sign each request, in order."""
         return [self.sign(r, user_param=user_param) for r in requests]
+
+
+#: Below this many requests a batch is signed on the calling thread.
+PARALLEL_THRESHOLD = 32
+_pool_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _workers() -> int:
+    return min(8, os.cpu_count() or 1)
+
+
+def _executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=_workers(), thread_name_prefix="byob-gcs-rsa"
+            )
+        return _pool
 
 
 class RsaSigner(V4Signer):
@@ -247,6 +296,24 @@ class RsaSigner(V4Signer):
         raw = self._key_sign(string_to_sign, self._padding, self._hash)
         return binascii.hexlify(raw).decode("ascii")
 
+    def sign_many(
+        self, requests: Iterable[SignRequest], *, user_param: str = "X-User"
+    ) -> list[SignedRequest]:
+        """Sign each request, in order; large batches on a thread per core.
+
+        The RSA private-key operation is nearly all the cost, and `cryptography` releases
+        the GIL while it runs, so a batch spread over the cores signs that much faster.
+        """
+        batch = list(requests)
+        workers = _workers()
+        if workers < 2 or len(batch) < PARALLEL_THRESHOLD:
+            return [self.sign(r, user_param=user_param) for r in batch]
+        size = -(-len(batch) // workers)
+        chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+        sign = super().sign_many
+        done = _executor().map(lambda chunk: sign(chunk, user_param=user_param), chunks)
+        return [signed for chunk in done for signed in chunk]
+
 
 class HmacSigner(V4Signer):
     """GOOG4-HMAC-SHA256 with an HMAC key (access id and secret), SigV4's scheme with GOOG4 names.
@@ -263,21 +330,23 @@ class HmacSigner(V4Signer):
             raise SigningError("an HMAC key needs both an access id and a secret")
         super().__init__(bucket=bucket, credential_id=access_id, endpoint=endpoint)
         self._secret = ("GOOG4" + secret).encode("utf-8")
-        self._day = ""
-        self._signing_key = b""
+        self._day_key = ("", b"")
 
     def signing_key(self, datestamp: str) -> bytes:
         """The derived key of one day (``GOOG4`` + secret, date, ``auto``, ``storage``)."""
-        if datestamp != self._day:
+        day, key = self._day_key
+        if datestamp != day:
             key = self._secret
             for part in (datestamp, "auto", "storage", "goog4_request"):
                 key = hmac.new(key, part.encode("ascii"), hashlib.sha256).digest()
-            self._signing_key, self._day = key, datestamp
-        return self._signing_key
+            self._day_key = (datestamp, key)
+        return key
 
     def _signature(self, string_to_sign: bytes, datestamp: str) -> str:
-        key = self._signing_key if datestamp == self._day else self.signing_key(datestamp)
-        return hmac.new(key, string_to_sign, hashlib.sha256).hexdigest()
+        day, key = self._day_key
+        if datestamp != day:
+            key = self.signing_key(datestamp)
+        return hmac.digest(key, string_to_sign, "sha256").hex()
 
 
 def load_private_key(pem: str | bytes) -> RSAPrivateKey:
