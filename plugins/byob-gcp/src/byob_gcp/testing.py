@@ -353,10 +353,15 @@ def xml_multipart_shim(upstream: str) -> Iterator[str]:
     import http.server
     import threading
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), _shim_handler(_MultipartShim(upstream))
-    )
-    server.daemon_threads = True
+    class _Server(http.server.ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            # A client that drops a kept-alive connection at shutdown is no error.
+            if not isinstance(sys.exc_info()[1], ConnectionError):
+                super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+    server = _Server(("127.0.0.1", 0), _shim_handler(_MultipartShim(upstream)))
     thread = threading.Thread(target=server.serve_forever, name="xml-multipart-shim", daemon=True)
     thread.start()
     try:
