@@ -239,9 +239,12 @@ def entra_store(azurite_oauth, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stor
     from byob_azure import clients
 
     endpoint, cert = azurite_oauth
-    # requests (sync SDK) and OpenSSL's default paths (aiohttp, under adlfs) trust it.
+    # requests (the sync SDK) reads REQUESTS_CA_BUNDLE; aiohttp (the aio SDK under adlfs)
+    # made its verifying SSL context once at import, so add our throwaway CA to it.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    import aiohttp.connector
+
+    aiohttp.connector._SSL_CONTEXT_VERIFIED.load_verify_locations(cafile=str(cert))
     ids = {
         "oid": "6f2d1c7e-0000-4000-8000-000000000001",
         "tid": "72f988bf-0000-4000-8000-000000000002",
