@@ -422,6 +422,7 @@ class TestConfiguration:
         cfg.write_text(f'[instance]\nstore = "file://{tmp_path}/one"\n')
         monkeypatch.setenv("BYOB_CONFIG", str(cfg))
         fsspec.filesystem("byob").pipe_file("_instance/a", b"1")
+        assert fsspec.filesystem("byob") is fsspec.filesystem("byob")  # cached while unchanged
         cfg.write_text(f'[instance]\nstore = "file://{tmp_path}/two"\n# changed\n')
         fsspec.filesystem("byob").pipe_file("_instance/a", b"2")
         assert (tmp_path / "one" / "a").read_bytes() == b"1"

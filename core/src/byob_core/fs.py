@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -63,28 +64,33 @@ _byob_cache: dict[tuple[Any, ...], Byob] = {}
 _byob_lock = threading.Lock()
 
 
+def _config_stamp(
+    config: str | os.PathLike[str] | None, config_data: Mapping[str, Any] | None
+) -> tuple[Any, ...]:
+    """What decides which configuration a filesystem sees: the environment and the file's state."""
+    env = tuple(os.environ.get(name) for name in _CONFIG_ENV)
+    if config_data is not None:
+        return ("data", env)
+    from byob_core import config as config_mod
+
+    path = config_mod.config_path(config)
+    try:
+        stat = path.stat()
+        state: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        state = None
+    return ("file", str(path), config is not None, state, env)
+
+
 def _load_byob(
     config: str | os.PathLike[str] | None, config_data: Mapping[str, Any] | None
 ) -> Byob:
-    """The `Byob` for a configuration, loaded once while its file and environment stay the same.
-
-    fsspec builds a filesystem per ``fsspec.open`` call; loading the configuration and
-    the plugins each time would cost more than the I/O of a small file.
-    """
-    from byob_core import config as config_mod
+    """The `Byob` for a configuration, loaded once while its file and environment stay the same."""
     from byob_core.api import Byob
 
-    env = tuple(os.environ.get(name) for name in _CONFIG_ENV)
+    key = _config_stamp(config, config_data)
     if config_data is not None:
-        key: tuple[Any, ...] = ("data", json.dumps(config_data, sort_keys=True, default=str), env)
-    else:
-        path = config_mod.config_path(config)
-        try:
-            stat = path.stat()
-            stamp: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            stamp = None
-        key = ("file", str(path), config is not None, stamp, env)
+        key += (json.dumps(config_data, sort_keys=True, default=str),)
     with _byob_lock:
         found = _byob_cache.get(key)
         if found is None:
@@ -94,6 +100,20 @@ def _load_byob(
                 found = Byob.from_env(config)
             _byob_cache[key] = found
         return found
+
+
+class _CachedPerConfig(type(AsyncFileSystem)):  # type: ignore[misc]
+    """fsspec's instance cache, keyed also on the configuration file and the environment.
+
+    fsspec builds or finds a filesystem on every ``fsspec.open``; building one costs
+    about a millisecond, so instances are cached, but a cached instance must not outlive
+    a change of ``BYOB_CONFIG`` or of the file it names: the stamp goes into the key.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        config = args[0] if args else kwargs.get("config")
+        kwargs["config_stamp"] = _config_stamp(config, kwargs.get("config_data"))
+        return super().__call__(*args, **kwargs)
 
 
 # -- where a team's paths land ----------------------------------------------------------
@@ -117,7 +137,7 @@ class _Place:
         #: Keys under this store that belong to another configured store (nested sub-paths).
         self.hidden = hidden
         #: Async twins of `fs`, one per event loop (see `ByobFileSystem._async_fs`).
-        self.afs: dict[int, AbstractFileSystem] = {}
+        self.afs: weakref.WeakKeyDictionary[Any, AbstractFileSystem] = weakref.WeakKeyDictionary()
 
     def is_async(self) -> bool:
         return bool(getattr(self.fs, "async_impl", False))
@@ -192,7 +212,7 @@ def _translated(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class ByobFileSystem(AsyncFileSystem):
+class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
     """fsspec filesystem for ``byob://<team>/<key>``.
 
     Storage options: ``config`` (path of a byob TOML file; default ``BYOB_CONFIG``),
@@ -204,9 +224,6 @@ class ByobFileSystem(AsyncFileSystem):
 
     protocol = (PROTOCOL,)
     root_marker = ""
-    # Instances are cheap (the configuration is cached by `_load_byob`, keyed on the
-    # file and the environment, which fsspec's own instance cache would not see change).
-    cachable = False
 
     def __init__(
         self,
@@ -217,8 +234,10 @@ class ByobFileSystem(AsyncFileSystem):
         asynchronous: bool = False,
         loop: Any = None,
         batch_size: int | None = None,
+        config_stamp: Any = None,
         **storage_options: Any,
     ) -> None:
+        # config_stamp only keys fsspec's instance cache (see `_CachedPerConfig`).
         super().__init__(
             asynchronous=asynchronous, loop=loop, batch_size=batch_size, **storage_options
         )
@@ -412,12 +431,12 @@ class ByobFileSystem(AsyncFileSystem):
         running = asyncio.get_running_loop()
         if not self.asynchronous:
             return fs if getattr(fs, "_loop", None) is running else None
-        twin = place.afs.get(id(running))
+        twin = place.afs.get(running)
         if twin is None:
             options = {**fs.storage_options, "asynchronous": True, "skip_instance_cache": True}
             options.pop("loop", None)
             twin = type(fs)(*fs.storage_args, **options)
-            place.afs[id(running)] = twin
+            place.afs[running] = twin
         return twin
 
     async def _call(self, place: _Place, name: str, *args: Any, **kwargs: Any) -> Any:
