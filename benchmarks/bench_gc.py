@@ -127,10 +127,11 @@ def measure(
     return best, peak / 2**20
 
 
-def live_set_mib(keys: list[str]) -> tuple[LiveSet, float]:
+def live_set_mib(objects: int, count: int) -> tuple[LiveSet, float]:
+    """The live set, and what it holds in memory (its key strings included)."""
     pygc.collect()
     tracemalloc.start()
-    live = load_live_keys(keys)
+    live = load_live_keys(live_keys(objects, count))
     current, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return live, current / 2**20
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         journal = Path(scratch) / "gc.json"
         for live_count in lives:
             for objects in sizes:
-                live, live_mib = live_set_mib(live_keys(objects, live_count))
+                live, live_mib = live_set_mib(objects, live_count)
                 runs = [("engine", engine), ("no-jrnl", engine_without_journal)]
                 if not args.no_reference:
                     runs.append(("reference", reference))
