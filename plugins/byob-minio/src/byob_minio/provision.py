@@ -1,0 +1,450 @@
+"""Provisioning of an S3-compatible bucket: SPEC §3 as far as the server has the APIs.
+
+Each setting is one named change. What the server refuses (MinIO's per-bucket CORS,
+versioning on a single drive, encryption without a KMS, lifecycle rules it cannot parse)
+becomes a MANUAL change with the server's reason and the ``mc`` steps that make it,
+never an exception; what MinIO does not express through the S3 API at all (AWS KMS keys,
+principals in bucket policies) is a MANUAL change from the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from byob_aws import documents
+from byob_aws.s3 import client, error_code, translate
+from byob_core.plans import Action, Change, Plan
+
+from byob_minio import quirks
+
+if TYPE_CHECKING:
+    from byob_core.provider import ProvisionContext
+    from byob_core.stores import Store
+
+    from byob_minio.provider import S3CompatibleProvider
+
+_MISSING_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
+
+
+def settings_of(store: Store, context: ProvisionContext | None = None) -> dict[str, Any]:
+    """Provider options: the store's, overridden by the provisioning context's."""
+    merged = dict(store.options)
+    if context is not None:
+        merged.update(context.settings)
+    return merged
+
+
+def int_setting(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def desired_lifecycle(store: Store, settings: Mapping[str, Any]) -> dict[str, Any]:
+    return documents.lifecycle_rule(
+        documents.lifecycle_rule_id(store.subpath),
+        store.prefix,
+        noncurrent_days=int_setting(settings, "noncurrent_days", documents.DEFAULT_NONCURRENT_DAYS),
+        abort_multipart_days=int_setting(
+            settings, "abort_multipart_days", documents.DEFAULT_ABORT_MULTIPART_DAYS
+        ),
+    )
+
+
+def kms_key_arn(store: Store, settings: Mapping[str, Any]) -> str | None:
+    return store.kms_key_arn or settings.get("kms_key_arn") or None
+
+
+def encryption_wanted(settings: Mapping[str, Any]) -> bool:
+    value = settings.get("encryption")
+    return str(value).lower() not in ("none", "false", "off", "0") if value is not None else True
+
+
+def default_encryption(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``ApplyServerSideEncryptionByDefault`` of the first rule (None without one)."""
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault")
+        if default:
+            return dict(default)
+    return None
+
+
+class Provisioner:
+    """One plan (or one apply) for one store. `shown` is the store as configured."""
+
+    def __init__(
+        self,
+        provider: S3CompatibleProvider,
+        store: Store,
+        context: ProvisionContext,
+        *,
+        shown: Store | None = None,
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.shown = shown or store
+        self.context = context
+        self.apply = context.apply
+        self.settings = settings_of(store, context)
+        self.s3 = client(store)
+        self.bucket = store.bucket
+        self.exists = False
+
+    def run(self) -> Plan:
+        changes = [self._bucket()]
+        changes.append(self._versioning())
+        changes.append(self._encryption())
+        changes.append(self._cors())
+        changes.append(self._lifecycle())
+        changes.append(self._access())
+        if self.settings.get("deny_insecure_transport"):
+            changes.append(self._tls())
+        return Plan(store=self.shown, changes=changes, applied=self.apply)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _read(self, what: str, call: Callable[[], Any], missing: frozenset[str]) -> Any:
+        """`call()`, None when the bucket lacks the setting; `NotImplemented` when the server lacks the API."""
+        if not self.exists:
+            return None
+        try:
+            return call()
+        except Exception as exc:
+            if error_code(exc) in missing:
+                return None
+            if quirks.is_not_implemented(exc):
+                return NotImplemented
+            raise translate(exc, f"reading the {what} of the bucket", self.store) from exc
+
+    def _applied(
+        self,
+        change: Change,
+        do: Callable[[], object],
+        refused: frozenset[str],
+        manual: Callable[[BaseException], Change],
+    ) -> Change:
+        """Apply `change` when asked; a refusal by the server turns it into `manual(exc)`."""
+        if not self.apply or change.action not in (Action.CREATE, Action.UPDATE):
+            return change
+        try:
+            do()
+        except Exception as exc:
+            if quirks.refused(exc, refused):
+                return manual(exc)
+            raise translate(exc, f"applying {change.name}", self.store) from exc
+        return attrs.evolve(change, applied=True)
+
+    # -- the changes ----------------------------------------------------------------------
+    def _bucket(self) -> Change:
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+            self.exists = True
+        except Exception as exc:
+            if error_code(exc) not in _MISSING_BUCKET:
+                raise translate(exc, "checking the bucket", self.store) from exc
+        if self.exists:
+            return Change(
+                name="bucket",
+                action=Action.NONE,
+                summary=f"bucket {self.bucket} exists",
+                current=self.bucket,
+                desired=self.bucket,
+            )
+        region = self.store.region or "us-east-1"
+        change = Change(
+            name="bucket",
+            action=Action.CREATE,
+            summary=f"create bucket {self.bucket} on {self.store.endpoint} (region {region})",
+            current=None,
+            desired={"bucket": self.bucket, "region": region},
+        )
+
+        if not self.apply:
+            return change
+        kwargs: dict[str, Any] = {"Bucket": self.bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self.s3.create_bucket(**kwargs)
+        except Exception as exc:
+            if error_code(exc) != "BucketAlreadyOwnedByYou":
+                raise translate(exc, f"creating bucket {self.bucket}", self.store) from exc
+        self.exists = True
+        return attrs.evolve(change, applied=True)
+
+    def _versioning(self) -> Change:
+        current = self._read(
+            "versioning", lambda: self.s3.get_bucket_versioning(Bucket=self.bucket), frozenset()
+        )
+        if current is NotImplemented:
+            return self._versioning_refused("the server has no versioning API (NotImplemented)")
+        status = (current or {}).get("Status")
+        if status == "Enabled":
+            return Change(
+                name="versioning",
+                action=Action.NONE,
+                summary="versioning is enabled",
+                current=status,
+                desired="Enabled",
+            )
+        change = Change(
+            name="versioning",
+            action=Action.UPDATE,
+            summary="enable versioning (garbage collection and recovery rely on it)",
+            current=status,
+            desired="Enabled",
+        )
+        return self._applied(
+            change,
+            lambda: self.s3.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            ),
+            quirks.VERSIONING_REFUSED,
+            lambda exc: self._versioning_refused(quirks.reason(exc), current=status),
+        )
+
+    def _versioning_refused(self, why: str, current: Any = None) -> Change:
+        return Change(
+            name="versioning",
+            action=Action.MANUAL,
+            summary=f"the server refused versioning ({why}): {quirks.VERSIONING_REASON}",
+            current=current,
+            desired="Enabled",
+            steps=quirks.versioning_steps(self.bucket),
+        )
+
+    def _encryption(self) -> Change:
+        arn = kms_key_arn(self.store, self.settings)
+        kes_key = self.settings.get("kes_key")
+        rules = self._read(
+            "default encryption",
+            lambda: self.s3.get_bucket_encryption(Bucket=self.bucket)[
+                "ServerSideEncryptionConfiguration"
+            ]["Rules"],
+            quirks.MISSING_ENCRYPTION,
+        )
+        current = None if rules in (None, NotImplemented) else default_encryption(rules)
+        if not encryption_wanted(self.settings) and not kes_key and not arn:
+            return Change(
+                name="encryption",
+                action=Action.NONE,
+                current=current,
+                desired=None,
+                summary="default encryption not asked for (encryption = none)",
+            )
+        if kes_key:
+            desired = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": str(kes_key)}
+            satisfied = current == desired
+            summary = f"default encryption SSE-KMS with KES key {kes_key}"
+        elif arn:
+            # No KMS calls: an AWS key ARN means nothing to MinIO; a person picks a KES key.
+            satisfied = bool(current and current.get("SSEAlgorithm") == "aws:kms")
+            if not satisfied:
+                return Change(
+                    name="encryption",
+                    action=Action.MANUAL,
+                    summary=f"{self.provider.server} encrypts with KES keys by name, not AWS KMS key "
+                    "ARNs: create a KES key and make it the bucket default (SSE-KMS)",
+                    current=current,
+                    desired={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "<kes-key-name>"},
+                    steps=quirks.kes_steps(self.bucket, None),
+                )
+            desired = current
+            summary = "default encryption SSE-KMS (a KES key; the AWS KMS key ARN does not apply)"
+        else:
+            desired = {"SSEAlgorithm": "AES256"}
+            satisfied = current is not None  # any default encryption (SSE-S3 or SSE-KMS) will do
+            summary = "default encryption SSE-S3 (AES256)"
+        if satisfied:
+            return Change(
+                name="encryption",
+                action=Action.NONE,
+                summary=summary,
+                current=current,
+                desired=desired,
+            )
+        change = Change(
+            name="encryption",
+            action=Action.CREATE if current is None else Action.UPDATE,
+            summary=summary,
+            current=current,
+            desired=desired,
+        )
+        document = {"Rules": [{"ApplyServerSideEncryptionByDefault": desired}]}
+        return self._applied(
+            change,
+            lambda: self.s3.put_bucket_encryption(
+                Bucket=self.bucket, ServerSideEncryptionConfiguration=document
+            ),
+            quirks.ENCRYPTION_REFUSED,
+            lambda exc: Change(
+                name="encryption",
+                action=Action.MANUAL,
+                summary=f"the server refused default encryption ({quirks.reason(exc)}): "
+                "it needs a KMS (KES) configured",
+                current=current,
+                desired=desired,
+                steps=quirks.kes_steps(self.bucket, kes_key)
+                if kes_key
+                else quirks.sse_s3_steps(self.bucket),
+            ),
+        )
+
+    def _cors(self) -> Change:
+        max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
+        desired = documents.cors_rules(max_age)
+        rules = self._read(
+            "CORS rules",
+            lambda: self.s3.get_bucket_cors(Bucket=self.bucket).get("CORSRules", []),
+            quirks.MISSING_CORS,
+        )
+        if rules is NotImplemented:
+            return self._cors_server_side(desired, max_age)
+        problems = documents.cors_problems(rules or [], max_age)
+        if not problems:
+            return Change(
+                name="cors",
+                action=Action.NONE,
+                summary="CORS rules allow the platform",
+                current=rules,
+                desired=desired,
+                documents={"CORSRules": desired},
+            )
+        change = Change(
+            name="cors",
+            action=Action.CREATE if not rules else Action.UPDATE,
+            summary=f"set CORS rules (now: {'; '.join(problems)})",
+            current=rules or None,
+            desired=desired,
+            documents={"CORSRules": desired},
+        )
+        return self._applied(
+            change,
+            lambda: self.s3.put_bucket_cors(
+                Bucket=self.bucket, CORSConfiguration={"CORSRules": desired}
+            ),
+            quirks.NOT_IMPLEMENTED,
+            lambda exc: self._cors_server_side(desired, max_age),
+        )
+
+    def _cors_server_side(self, desired: list[dict[str, Any]], max_age: int) -> Change:
+        return Change(
+            name="cors",
+            action=Action.MANUAL,
+            summary=quirks.CORS_SERVER_SIDE,
+            current=None,
+            desired=desired,
+            documents={"CORSRules": desired},
+            steps=quirks.cors_steps(max_age),
+        )
+
+    def _lifecycle(self) -> Change:
+        desired = desired_lifecycle(self.store, self.settings)
+        rules = self._read(
+            "lifecycle rules",
+            lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", []),
+            quirks.MISSING_LIFECYCLE,
+        )
+        manual_steps = quirks.lifecycle_steps(
+            self.bucket,
+            self.store.prefix,
+            desired["NoncurrentVersionExpiration"]["NoncurrentDays"],
+        )
+        if rules is NotImplemented:
+            return Change(
+                name="lifecycle",
+                action=Action.MANUAL,
+                desired=desired,
+                summary="the server has no lifecycle API",
+                steps=manual_steps,
+            )
+        rules = list(rules or [])
+        if any(documents.rule_matches(rule, desired) for rule in rules):
+            return Change(
+                name="lifecycle",
+                action=Action.NONE,
+                current=desired,
+                desired=desired,
+                summary="lifecycle rule expires noncurrent versions and aborts stale uploads",
+                documents={"Rules": [desired]},
+            )
+        others = [r for r in rules if r.get("ID") != desired["ID"]]
+        current = next((r for r in rules if r.get("ID") == desired["ID"]), None)
+        change = Change(
+            name="lifecycle",
+            action=Action.CREATE if current is None else Action.UPDATE,
+            summary=(
+                f"lifecycle rule {desired['ID']}: expire noncurrent versions after "
+                f"{desired['NoncurrentVersionExpiration']['NoncurrentDays']} days, abort "
+                f"uploads after {desired['AbortIncompleteMultipartUpload']['DaysAfterInitiation']} days"
+            ),
+            current=current,
+            desired=desired,
+            documents={"Rules": [*others, desired]},
+        )
+        return self._applied(
+            change,
+            lambda: self.s3.put_bucket_lifecycle_configuration(
+                Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, desired]}
+            ),
+            quirks.LIFECYCLE_REFUSED,
+            lambda exc: Change(
+                name="lifecycle",
+                action=Action.MANUAL,
+                summary=f"the server refused the lifecycle rule ({quirks.reason(exc)})",
+                current=current,
+                desired=desired,
+                steps=manual_steps,
+            ),
+        )
+
+    def _access(self) -> Change:
+        principal = self.context.principal
+        policy = quirks.user_policy(self.bucket)
+        if not principal:
+            return Change(
+                name="access",
+                action=Action.NONE,
+                summary="no platform principal configured: the platform uses the store's access keys",
+                documents={"user_policy": policy},
+            )
+        if self.provider.is_minio:
+            summary = (
+                f"grant {principal} SPEC §3's actions: MinIO bucket policies name no principal "
+                "but '*' (anonymous), so attach this IAM policy to the MinIO user whose access "
+                "keys the platform holds"
+            )
+        else:
+            summary = (
+                f"grant {principal} SPEC §3's actions through {self.provider.server}'s access "
+                "policies for the keys the platform holds"
+            )
+        return Change(
+            name="access",
+            action=Action.MANUAL,
+            summary=summary,
+            desired={"principal": principal, "policy": quirks.policy_name(self.bucket)},
+            documents={"user_policy": policy},
+            steps=quirks.access_steps(self.bucket, principal) if self.provider.is_minio else (),
+        )
+
+    def _tls(self) -> Change:
+        if self.store.tls:
+            return Change(
+                name="deny-insecure-transport",
+                action=Action.NONE,
+                summary="the store is reached over TLS",
+                current=True,
+                desired=True,
+            )
+        return Change(
+            name="deny-insecure-transport",
+            action=Action.MANUAL,
+            summary="the store is configured without TLS: serve the endpoint over HTTPS only",
+            current=False,
+            desired=True,
+            steps=[
+                "give MinIO a certificate (~/.minio/certs/public.crt, private.key)",
+                "set tls = true for the store",
+            ],
+        )

@@ -1,0 +1,435 @@
+"""Validation of an S3-compatible store (SPEC §4): one finding per check, each with a fix hint.
+
+Check ids are ``<provider>.<check>`` (``minio.versioning``, ``coreweave.cors``). What the
+server lacks is a finding, never a crash: MinIO's missing per-bucket CORS API is a WARN
+naming the server-side setting (the preflight check then tells whether that setting
+works); versioning off is a FAIL whose hint says a single-drive MinIO cannot have it; an
+AWS KMS key ARN is a WARN pointing at KES.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from byob_aws import documents
+from byob_aws.s3 import client, error_code, error_message, presigner
+from byob_core import keys
+from byob_core.findings import Finding, Status
+from byob_core.signing import SignRequest
+
+from byob_minio import quirks
+from byob_minio.provision import (
+    default_encryption,
+    desired_lifecycle,
+    int_setting,
+    kms_key_arn,
+    settings_of,
+)
+
+if TYPE_CHECKING:
+    from byob_core.provider import ValidateContext
+    from byob_core.stores import Store
+
+    from byob_minio.provider import S3CompatibleProvider
+
+#: The origin a preflight claims; any origin must do, as the CORS rules allow ``*``.
+PROBE_ORIGIN = "https://byob-validate.example"
+_HTTP_TIMEOUT = 30
+
+
+class _Unavailable(Exception):
+    """The server has no such API (NotImplemented)."""
+
+
+class Validator:
+    """The checks of one store, in order."""
+
+    def __init__(
+        self, provider: S3CompatibleProvider, store: Store, context: ValidateContext
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.context = context
+        self.settings = settings_of(store)
+        self.prefix = provider.check_prefix
+        self.server = provider.server
+        self.s3 = client(store)
+        self.bucket = store.bucket
+
+    def run(self) -> list[Finding]:
+        reachable = self._bucket()
+        findings = [reachable]
+        checks: list[tuple[str, Callable[[], Finding]]] = [
+            ("region", self._region),
+            ("versioning", self._versioning),
+            ("encryption", self._encryption),
+            ("cors", self._cors),
+            ("public", self._public),
+            ("lifecycle", self._lifecycle),
+            ("access", self._access),
+            ("signed-url", self._signed_round_trip),
+            ("preflight", self._preflight),
+        ]
+        if kms_key_arn(self.store, self.settings):
+            checks.insert(3, ("kms", self._kms))
+        for name, check in checks:
+            if reachable.status is Status.FAIL:
+                findings.append(self._skip(name, "the bucket cannot be reached"))
+            else:
+                findings.append(check())
+        return [f if f.provider else _tagged(f, self.provider.spec.name) for f in findings]
+
+    # -- helpers --------------------------------------------------------------------------
+    def _id(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def _skip(self, name: str, why: str) -> Finding:
+        return Finding.skipped(self._id(name), why)
+
+    def _get(self, call: Callable[[], Any], missing: frozenset[str]) -> Any:
+        """`call()`; None when the bucket lacks the setting; raises `_Unavailable` for NotImplemented."""
+        try:
+            return call()
+        except Exception as exc:
+            if error_code(exc) in missing:
+                return None
+            if quirks.is_not_implemented(exc):
+                raise _Unavailable(quirks.reason(exc)) from exc
+            raise
+
+    def _error(self, name: str, what: str, exc: BaseException) -> Finding:
+        return Finding.failed(
+            self._id(name),
+            f"cannot read the {what}: {error_message(exc)}",
+            hint="the store's keys need s3:GetBucket* permissions on the bucket",
+        )
+
+    # -- checks ---------------------------------------------------------------------------
+    def _bucket(self) -> Finding:
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            code = error_code(exc)
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                return Finding.failed(
+                    self._id("bucket"),
+                    f"bucket {self.bucket} does not exist on {self.store.endpoint}",
+                    hint="create it with `python -m byob_core provision`",
+                )
+            return Finding.failed(
+                self._id("bucket"),
+                f"cannot reach bucket {self.bucket} on {self.store.endpoint_url}: {error_message(exc)}",
+                hint="check the endpoint, the tls flag, the region and the access keys",
+            )
+        return Finding.passed(
+            self._id("bucket"),
+            f"credentials reach bucket {self.bucket} on {self.store.endpoint_url}",
+            endpoint=self.store.endpoint_url,
+            path_style=self.store.path_style,
+        )
+
+    def _region(self) -> Finding:
+        try:
+            answer = self._get(lambda: self.s3.get_bucket_location(Bucket=self.bucket), frozenset())
+        except _Unavailable as exc:
+            return self._skip("region", f"the server does not report bucket locations ({exc})")
+        except Exception as exc:
+            return self._error("region", "bucket location", exc)
+        location = (answer or {}).get("LocationConstraint") or "us-east-1"
+        wanted = self.store.region or "us-east-1"
+        if location != wanted:
+            return Finding.failed(
+                self._id("region"),
+                f"the server's region is {location}, the store says {wanted}",
+                hint=f"set region = {location!r} for the store (SigV4 signs with the region)",
+                location=location,
+            )
+        return Finding.passed(self._id("region"), f"region {location} matches", location=location)
+
+    def _versioning(self) -> Finding:
+        try:
+            answer = self._get(
+                lambda: self.s3.get_bucket_versioning(Bucket=self.bucket), frozenset()
+            )
+        except _Unavailable as exc:
+            return Finding.failed(
+                self._id("versioning"),
+                f"the server has no versioning ({exc}): {quirks.VERSIONING_REASON}",
+                hint=" ; ".join(quirks.versioning_steps(self.bucket)),
+            )
+        except Exception as exc:
+            return self._error("versioning", "versioning status", exc)
+        status = (answer or {}).get("Status")
+        if status == "Enabled":
+            return Finding.passed(self._id("versioning"), "versioning is enabled")
+        return Finding.failed(
+            self._id("versioning"),
+            f"versioning is {status or 'off'}: deleted or overwritten objects cannot be recovered",
+            hint=f"run `python -m byob_core provision`; if the server refuses, {quirks.VERSIONING_REASON} "
+            f"(then: {' ; '.join(quirks.versioning_steps(self.bucket))})",
+            status=status,
+        )
+
+    def _encryption(self) -> Finding:
+        try:
+            answer = self._get(
+                lambda: self.s3.get_bucket_encryption(Bucket=self.bucket),
+                quirks.MISSING_ENCRYPTION,
+            )
+        except _Unavailable as exc:
+            return Finding.warned(
+                self._id("encryption"),
+                f"the server has no default encryption ({exc})",
+                hint=" ; ".join(quirks.sse_s3_steps(self.bucket)),
+            )
+        except Exception as exc:
+            return self._error("encryption", "default encryption", exc)
+        rules = (answer or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        current = default_encryption(rules)
+        if current is None:
+            return Finding.warned(
+                self._id("encryption"),
+                "no default encryption: objects are stored as sent",
+                hint="run `python -m byob_core provision`, or "
+                + " ; ".join(quirks.sse_s3_steps(self.bucket)),
+            )
+        kes_key = self.settings.get("kes_key")
+        if kes_key and current.get("KMSMasterKeyID") != kes_key:
+            return Finding.failed(
+                self._id("encryption"),
+                f"default encryption uses {current.get('KMSMasterKeyID') or current.get('SSEAlgorithm')}, "
+                f"not KES key {kes_key}",
+                hint=f"mc encrypt set sse-kms {kes_key} {quirks.ALIAS}/{self.bucket}",
+                encryption=current,
+            )
+        return Finding.passed(
+            self._id("encryption"),
+            f"default encryption {current.get('SSEAlgorithm')}"
+            + (f" with key {current['KMSMasterKeyID']}" if current.get("KMSMasterKeyID") else ""),
+            encryption=current,
+        )
+
+    def _kms(self) -> Finding:
+        return Finding.warned(
+            self._id("kms"),
+            f"a KMS key ARN is configured, but {self.server} has no AWS KMS: the ARN is not used",
+            hint=" ; ".join(quirks.kes_steps(self.bucket, self.settings.get("kes_key"))),
+        )
+
+    def _cors(self) -> Finding:
+        max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
+        try:
+            answer = self._get(
+                lambda: self.s3.get_bucket_cors(Bucket=self.bucket), quirks.MISSING_CORS
+            )
+        except _Unavailable:
+            return Finding.warned(
+                self._id("cors"),
+                quirks.CORS_SERVER_SIDE,
+                hint=" ; ".join(quirks.cors_steps(max_age)),
+            )
+        except Exception as exc:
+            return self._error("cors", "CORS rules", exc)
+        rules = (answer or {}).get("CORSRules", [])
+        problems = documents.cors_problems(rules)
+        if problems:
+            return Finding.failed(
+                self._id("cors"),
+                f"CORS rules: {'; '.join(problems)}",
+                hint="run `python -m byob_core provision` (browsers upload with PUT and read ETag)",
+                rules=rules,
+            )
+        return Finding.passed(
+            self._id("cors"), "CORS allows GET, HEAD, PUT from * and exposes ETag", rules=rules
+        )
+
+    def _public(self) -> Finding:
+        try:
+            answer = self._get(
+                lambda: self.s3.get_bucket_policy(Bucket=self.bucket), quirks.MISSING_POLICY
+            )
+        except _Unavailable as exc:
+            return self._skip("public", f"the server has no bucket policies ({exc})")
+        except Exception as exc:
+            return self._error("public", "bucket policy", exc)
+        policy = documents.parse_policy((answer or {}).get("Policy"))
+        anyone = quirks.anonymous_grants(policy)
+        if anyone:
+            return Finding.failed(
+                self._id("public"),
+                f"the bucket policy lets anyone {', '.join(anyone)}",
+                hint=f"mc anonymous set none {quirks.ALIAS}/{self.bucket}",
+                actions=anyone,
+            )
+        return Finding.passed(self._id("public"), "no anonymous access through the bucket policy")
+
+    def _lifecycle(self) -> Finding:
+        desired = desired_lifecycle(self.store, self.settings)
+        steps = quirks.lifecycle_steps(
+            self.bucket, self.store.prefix, desired["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        )
+        try:
+            answer = self._get(
+                lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket),
+                quirks.MISSING_LIFECYCLE,
+            )
+        except _Unavailable as exc:
+            return Finding.warned(
+                self._id("lifecycle"),
+                f"the server has no lifecycle rules ({exc})",
+                hint=" ; ".join(steps),
+            )
+        except Exception as exc:
+            return self._error("lifecycle", "lifecycle rules", exc)
+        rules = (answer or {}).get("Rules", [])
+        missing = []
+        if not documents.aborts_multipart(rules, self.store.prefix):
+            missing.append("abort incomplete multipart uploads")
+        expires = any(
+            r.get("Status") == "Enabled" and r.get("NoncurrentVersionExpiration") for r in rules
+        )
+        if not expires:
+            missing.append("expire noncurrent versions")
+        if missing:
+            return Finding.warned(
+                self._id("lifecycle"),
+                f"no lifecycle rule to {' or '.join(missing)}",
+                hint="run `python -m byob_core provision`, or " + " ; ".join(steps),
+            )
+        return Finding.passed(
+            self._id("lifecycle"),
+            "lifecycle rules expire noncurrent versions and abort stale uploads",
+        )
+
+    def _access(self) -> Finding:
+        principal = self.context.principal
+        if not principal:
+            return self._skip("access", "no platform principal configured")
+        if self.provider.is_minio:
+            why = (
+                "MinIO grants access through the IAM policy of the user whose keys the platform "
+                "holds, which the S3 API cannot read; the probe checks these keys"
+            )
+        else:
+            why = f"{self.server} access policies cannot be read through the S3 API"
+        return self._skip("access", f"cannot tell what {principal} may do: {why}")
+
+    def _signed_round_trip(self) -> Finding:
+        """PUT then GET through URLs of our own signer, over plain HTTP."""
+        if self.context.read_only:
+            return self._skip("signed-url", "read-only validation: no writes")
+        key = keys.join(
+            self.store.subpath,
+            f"{keys.RESERVED}/probe/signed-{uuid.uuid4().hex}",
+            allow_reserved=True,
+        )
+        body = b"byob signed-url probe"
+        signer = presigner(self.store, self.provider.spec.user_param)
+        life = dt.timedelta(minutes=5)
+        put, get = signer.sign_many(
+            [
+                SignRequest(
+                    key=key, method="PUT", expires=life, content_type="application/octet-stream"
+                ),
+                SignRequest(key=key, method="GET", expires=life),
+            ]
+        )
+        version = None
+        try:
+            status, headers, _ = _http("PUT", put.url, body, put.headers)
+            version = headers.get("x-amz-version-id")
+            if status >= 300:
+                return self._signed_failed(f"the signed PUT got HTTP {status}")
+            status, _, data = _http("GET", get.url, None, get.headers)
+            if status >= 300:
+                return self._signed_failed(f"the signed GET got HTTP {status}")
+            if data != body:
+                return self._signed_failed("the signed GET returned other bytes than were PUT")
+        except OSError as exc:
+            return self._signed_failed(f"the signed request failed: {type(exc).__name__}")
+        finally:
+            self._remove(key, version)
+        return Finding.passed(self._id("signed-url"), "a signed PUT then GET round-trips over HTTP")
+
+    def _signed_failed(self, message: str) -> Finding:
+        return Finding.failed(
+            self._id("signed-url"),
+            message,
+            hint="check the region, the endpoint and path-style addressing the store signs for",
+        )
+
+    def _remove(self, key: str, version: str | None) -> None:
+        """Delete the probe; its version too, so a versioned bucket keeps nothing of it."""
+        try:
+            if version and version != "null":
+                self.s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
+            else:
+                self.s3.delete_object(Bucket=self.bucket, Key=key)
+        except Exception:  # noqa: S110 - a leftover probe is harmless; the probe check reports writes
+            pass
+
+    def _preflight(self) -> Finding:
+        """An OPTIONS with an Origin on a key that does not exist, as a browser sends it."""
+        key = keys.join(self.store.subpath, f"{keys.RESERVED}/probe/preflight", allow_reserved=True)
+        url = presigner(
+            self.store, self.provider.spec.user_param
+        ).endpoint.base + urllib.request.quote(key)
+        headers = {
+            "Origin": PROBE_ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type,content-md5",
+        }
+        try:
+            status, answer, _ = _http("OPTIONS", url, None, headers)
+        except OSError as exc:
+            return Finding.failed(
+                self._id("preflight"),
+                f"the CORS preflight failed: {type(exc).__name__}",
+                hint="check the endpoint and the network",
+            )
+        allowed = answer.get("access-control-allow-origin", "")
+        if status < 300 and allowed in ("*", PROBE_ORIGIN):
+            return Finding.passed(
+                self._id("preflight"),
+                f"a CORS preflight from {PROBE_ORIGIN} is allowed",
+                allow_methods=answer.get("access-control-allow-methods", ""),
+            )
+        max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
+        hint = (
+            " ; ".join(quirks.cors_steps(max_age))
+            if self.provider.is_minio
+            else "run `python -m byob_core provision` to set the bucket's CORS rules"
+        )
+        return Finding.failed(
+            self._id("preflight"),
+            f"a CORS preflight from {PROBE_ORIGIN} got HTTP {status} "
+            f"with Access-Control-Allow-Origin {allowed or 'absent'}",
+            hint=hint,
+        )
+
+
+def _http(
+    method: str, url: str, body: bytes | None, headers: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """One plain HTTP request: (status, lower-cased headers, body); HTTP errors are answers."""
+    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=_HTTP_TIMEOUT) as response:  # noqa: S310
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def _tagged(finding: Finding, provider: str) -> Finding:
+    import attrs
+
+    return attrs.evolve(finding, provider=provider)
