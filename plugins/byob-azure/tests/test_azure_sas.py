@@ -428,3 +428,15 @@ class TestImportCost:
         )
         assert spec.versions and spec.multipart and spec.can_sign
         assert spec.max_expiry == dt.timedelta(days=7)
+
+
+class TestPathQuoting:
+    @settings(max_examples=500, deadline=None)
+    @given(blob=names)
+    def test_cheap_path_quoting_equals_quote(self, blob: str) -> None:
+        from urllib.parse import quote
+
+        from byob_azure.sas import _path, _q
+
+        assert _path(blob) == quote(blob, safe="/~")
+        assert _q(blob) == quote(blob)

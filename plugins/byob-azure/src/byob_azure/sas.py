@@ -78,6 +78,18 @@ def format_time(value: dt.datetime) -> str:
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.\-~/]*").fullmatch
 
 
+_SPACED = re.compile(r"[A-Za-z0-9_.\-~/ ]*").fullmatch
+
+
+def _path(blob: str) -> str:
+    """A blob name as a URL path, as ``quote(blob, safe="/~")`` writes it, but cheaper."""
+    if _UNQUOTED(blob):
+        return blob
+    if _SPACED(blob):
+        return blob.replace(" ", "%20")
+    return quote(blob, safe="/~")
+
+
 def _q(value: str) -> str:
     # The SDK quotes every query value with urllib's default (only "/" kept as is).
     return value if _UNQUOTED(value) else quote(value)
@@ -300,7 +312,7 @@ class BlobSigner:
 
     def url(self, blob: str) -> str:
         """The unsigned URL of a blob."""
-        return self._url + (blob if _UNQUOTED(blob) else quote(blob, safe="/~"))
+        return self._url + _path(blob)
 
     def _expiry(self, at: dt.datetime) -> tuple[str, str]:
         last, text, quoted = self._last_expiry
@@ -357,51 +369,54 @@ class BlobSigner:
     def sign(self, requests: Sequence[SignRequest]) -> list[SignedRequest]:
         """One `SignedRequest` per request, in order (``at`` and ``expires`` already set)."""
         out: list[SignedRequest] = []
+        append = out.append
+        base = self._url
+        key_expiry = self._key_expiry
         for request in requests:
-            if request.at is None or request.expires is None:
+            at, expires = request.at, request.expires
+            if at is None or expires is None:
                 raise SigningError("a sign request reached the signer without at/expires")
-            expires_at = request.at + request.expires
-            if self._key_expiry is not None and expires_at > self._key_expiry:
+            expires_at = at + expires
+            if key_expiry is not None and expires_at > key_expiry:
                 raise SigningError(
                     "the URL would outlive the user delegation key that signs it",
                     hint="use a shorter lifetime (a delegation key lives at most 7 days)",
                 )
+            method = request.method
+            key = request.key
             overrides = (
                 _overrides(request) if (request.response_headers or request.content_type) else None
             )
             token = self.token(
-                request.key,
-                PERMISSIONS[request.method],
+                key,
+                PERMISSIONS[method],
                 expires_at,
                 user=request.user,
                 version_id=request.version_id,
                 overrides=overrides,
             )
-            url = self.url(request.key)
-            for name, value in request.params.items():
-                url += (
-                    "&" if "?" in url else "?"
-                ) + f"{quote(name, safe='')}={quote(value, safe='')}"
+            # Operation parameters (comp=block&blockid=..., versionid) before the SAS.
+            extra = "".join(
+                f"{quote(name, safe='')}={quote(value, safe='')}&"
+                for name, value in request.params.items()
+            )
             if request.version_id:
-                url += (
-                    "&" if "?" in url else "?"
-                ) + f"versionid={quote(request.version_id, safe='')}"
-            url += ("&" if "?" in url else "?") + token
+                extra += f"versionid={quote(request.version_id, safe='')}&"
             headers: dict[str, str] = {}
-            if request.method == "PUT":
+            if method == "PUT":
                 if not request.params:
                     headers["x-ms-blob-type"] = "BlockBlob"
                 if request.content_type:
                     headers["Content-Type"] = request.content_type
             if request.content_md5:
                 headers["Content-MD5"] = request.content_md5
-            out.append(
+            append(
                 SignedRequest(
-                    method=request.method,
-                    url=url,
+                    method=method,
+                    url=f"{base}{_path(key)}?{extra}{token}",
                     headers=headers,
                     expires_at=expires_at,
-                    key=request.key,
+                    key=key,
                 )
             )
         return out
