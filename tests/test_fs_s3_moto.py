@@ -184,6 +184,14 @@ class TestS3Addressing:
         assert isolated.find("omega") == []
         assert f"byob-omega/{sub}/.byob/store.json" in _bucket_objects(moto_endpoint)
 
+    def test_invalidate_cache_sees_objects_written_behind_its_back(self, isolated, moto_endpoint):
+        sub = isolated._place("omega").store.subpath
+        isolated.pipe_file("omega/ic/a", b"a")
+        assert isolated.ls("omega/ic", detail=False) == ["omega/ic/a"]
+        _client(moto_endpoint).put_object(Bucket="byob-omega", Key=f"{sub}/ic/b", Body=b"b")
+        isolated.invalidate_cache("omega/ic")
+        assert isolated.ls("omega/ic", detail=False) == ["omega/ic/a", "omega/ic/b"]
+
     def test_copy_move_within_and_across_stores(self, isolated):
         isolated.pipe_file("omega/m/a", b"A" * 1000)
         isolated.copy("omega/m/a", "omega/m/b")

@@ -478,3 +478,9 @@ class TestUPath:
         assert p.exists() and (p / "b.txt").is_file()
         assert [str(x) for x in p.glob("*.txt")] == ["byob://omega/a/b.txt"]
         assert (tmp_path / "inst" / "a" / "b.txt").read_text() == "hello"
+        # The team is the anchor, as the bucket is for s3://.
+        assert (p / "b.txt").parts == ("omega/", "a", "b.txt")
+        assert p.drive == "omega" and str(p.parent) == "byob://omega/"
+        assert p.parent.parent == p.parent
+        with pytest.raises(PermissionError):
+            UPath("byob://omega/../kappa/x").read_bytes()

@@ -212,7 +212,7 @@ def _translated(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
+class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: ignore[misc]
     """fsspec filesystem for ``byob://<team>/<key>``.
 
     Storage options: ``config`` (path of a byob TOML file; default ``BYOB_CONFIG``),
@@ -620,7 +620,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> list[str]:
         self._check_pattern(path)
-        return AbstractFileSystem.expand_path(
+        return AbstractFileSystem.expand_path(  # type: ignore[no-any-return]
             self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
         )
 
@@ -629,7 +629,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> list[str]:
         self._check_pattern(path)
-        return await AsyncFileSystem._expand_path(
+        return await AsyncFileSystem._expand_path(  # type: ignore[no-any-return]
             self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
         )
 
@@ -639,14 +639,16 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
         place, _, fpath = self._file(path)
-        return place.fs.cat_file(fpath, start=start, end=end, **kwargs)
+        data: bytes = place.fs.cat_file(fpath, start=start, end=end, **kwargs)
+        return data
 
     @_translated
     async def _cat_file(
         self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any
     ) -> bytes:
         place, _, fpath = self._file(path)
-        return await self._call(place, "cat_file", fpath, start=start, end=end, **kwargs)
+        data: bytes = await self._call(place, "cat_file", fpath, start=start, end=end, **kwargs)
+        return data
 
     @_translated
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
@@ -858,7 +860,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         maxdepth: int | None = None,
         on_error: str | None = None,
         **kwargs: Any,
-    ) -> None:
+    ) -> Any:
         if self._provider_is_async(path1):
             return sync(
                 self.loop,
@@ -883,7 +885,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         callback: Any = DEFAULT_CALLBACK,
         maxdepth: int | None = None,
         **kwargs: Any,
-    ) -> None:
+    ) -> Any:
         if self._provider_is_async(rpath):
             return sync(
                 self.loop,
@@ -908,7 +910,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         callback: Any = DEFAULT_CALLBACK,
         maxdepth: int | None = None,
         **kwargs: Any,
-    ) -> None:
+    ) -> Any:
         if self._provider_is_async(rpath):
             return sync(
                 self.loop,
@@ -935,10 +937,19 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):
         return AbstractFileSystem.cat(self, path, recursive=recursive, on_error=on_error, **kwargs)
 
     @_translated
-    def pipe(self, path: Any, value: Any = None, **kwargs: Any) -> None:
+    def pipe(self, path: Any, value: Any = None, **kwargs: Any) -> Any:
         if self._provider_is_async(path):
             return sync(self.loop, self._pipe, path, value, **kwargs)
         return AbstractFileSystem.pipe(self, path, value, **kwargs)
+
+    def invalidate_cache(self, path: str | None = None) -> None:
+        """Forget the provider's cached listings (s3fs keeps some) for `path`, or for everything."""
+        if path is None or self._strip_protocol(path) == "":
+            for place in list(self._places.values()):
+                place.fs.invalidate_cache()
+            return
+        place, _, fpath = self._locate(path)
+        place.fs.invalidate_cache(fpath)
 
     # -- metadata and signing -----------------------------------------------------------
     @_translated
@@ -1002,6 +1013,14 @@ def _byob_path_class() -> type:
     # sure it is this one even before fsspec was asked for "byob".
     if PROTOCOL not in fsspec.registry:
         fsspec.register_implementation(PROTOCOL, ByobFileSystem)
+    # The team is the anchor of a byob path as the bucket is of an s3 one (parts, parent,
+    # drive); universal_pathlib keeps that setting per protocol.
+    from upath._flavour import WrappedFileSystemFlavour
+
+    anchored = WrappedFileSystemFlavour.protocol_config["netloc_is_anchor"]
+    if PROTOCOL not in anchored:
+        anchored.add(PROTOCOL)
+        WrappedFileSystemFlavour.from_protocol.cache_clear()
 
     class ByobPath(CloudPath):
         """`UPath` for ``byob://<team>/<key>``: the team plays the bucket."""
