@@ -89,6 +89,9 @@ class TestListing:
         assert fs.cat_file(versioned.fs_path("v/a")) == b"two!"
         generation = fs.info(versioned.fs_path("v/a"))["generation"]
         assert old.version_id and old.version_id != str(generation)
+        # Its age runs from when it became noncurrent: when "two!" replaced it.
+        info = fs.info(versioned.fs_path("v/a"))
+        assert old.modified >= collect.parse_time(info["timeCreated"])
 
 
 class TestGarbageCollect:

@@ -86,7 +86,10 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
         yield Entry(
             key=name,
             size=int(item.get("size", 0)),
-            modified=parse_time(item.get("updated")),
+            # A noncurrent generation's age is counted from when it stopped being current
+            # (GCS has no delete markers to carry that time), so that what was deleted
+            # within the grace period stays recoverable.
+            modified=parse_time(item.get("timeDeleted") if versions else item.get("updated")),
             etag=item.get("etag") or item.get("md5Hash"),
             version_id=str(item["generation"]) if versions else None,
         )
