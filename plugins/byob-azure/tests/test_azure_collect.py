@@ -30,9 +30,12 @@ class TestList:
         assert entries[0].size == 3
         assert entries[0].modified.tzinfo is not None
 
-    def test_start_after_is_exclusive(self, filled: Store) -> None:
-        assert names(filled, prefix="p/", start_after="p/c/d") == ["p/c/e", "p/z"]
-        assert names(filled, prefix="", start_after="p/z") == ["q/outside"]
+    @pytest.mark.parametrize("start_from", [True, False])
+    def test_start_after_is_exclusive(self, filled: Store, start_from: bool) -> None:
+        store = attrs.evolve(filled, options={"list_page_size": 2, "list_start_from": start_from})
+        assert names(store, prefix="p/", start_after="p/c/d") == ["p/c/e", "p/z"]
+        assert names(store, prefix="", start_after="p/z") == ["q/outside"]
+        assert names(store, prefix="p/", start_after="a") == KEYS[:-1]
 
     def test_pages_are_fetched_lazily(self, filled: Store) -> None:
         listing = collect.list_entries(filled, ListRequest(prefix="p/"))

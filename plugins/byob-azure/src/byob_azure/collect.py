@@ -3,7 +3,8 @@
 Listing: List Blobs returns names in ascending order, a page at a time; we fetch each
 page only when the previous one is consumed. Its continuation marker is opaque (a
 client cannot build one from a key), so a listing that resumes after `start_after`
-starts at the prefix and skips what sorts before.
+asks for ``startFrom`` (service version 2026-02-06; option ``list_start_from``, default
+on) and also skips what sorts before, for endpoints that ignore it (Azurite).
 
 Versions: with blob versioning on, each overwrite or delete leaves a noncurrent version
 (``is_current_version`` false); those are what ``Kind.VERSIONS`` lists and purges.
@@ -47,10 +48,16 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
         return
     container = clients.container(store)
     include = ["versions"] if request.kind is Kind.VERSIONS else None
+    kwargs: dict[str, Any] = {}
+    after = request.start_after
+    if after is not None and after >= request.prefix and _flag(store, "list_start_from"):
+        # startFrom (service version 2026-02-06) is inclusive; the skip below drops it.
+        kwargs["start_from"] = after
     pages = container.list_blobs(
         name_starts_with=request.prefix or None,
         include=include,
         results_per_page=int(store.options.get("list_page_size", PAGE_SIZE)),
+        **kwargs,
     ).by_page()
     try:
         for page in pages:
@@ -70,6 +77,11 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
                 )
     except Exception as exc:
         raise clients.translate(exc, f"list blobs under {request.prefix!r}") from exc
+
+
+def _flag(store: Store, name: str, default: bool = True) -> bool:
+    value = store.options.get(name, default)
+    return value if isinstance(value, bool) else str(value).lower() in ("true", "yes", "1")
 
 
 def _batch_mode(store: Store) -> str:
