@@ -227,3 +227,37 @@ class TestMultipart:
         """Said plainly: fake-gcs-server itself does not implement the XML multipart API."""
         with pytest.raises(UnsupportedError):
             byob_multipart(store=store).create("mp/x.bin")
+
+
+class TestEngineOverGenerations:
+    def test_dry_run_names_the_noncurrent_generations_to_purge(
+        self, versioned: Store, tmp_path
+    ) -> None:
+        """The core's GC engine, through our listing, on fake-gcs-server's generations (a
+        dry run: fake-gcs-server would delete the live object for a generation DELETE)."""
+        from byob_core.api import Byob
+        from byob_core.config import Config
+        from byob_core.gc import GcOptions
+        from byob_core.plugins import PluginHost
+
+        byob = Byob(
+            Config(instance=None, teams={"t": versioned}, data_dir=tmp_path / "state"),
+            PluginHost.load(),
+        )
+        byob.provision("t")
+        _put(versioned, "live/a", b"1")
+        _put(versioned, "live/a", b"22")
+        _put(versioned, "dead/b", b"333")
+        _put(versioned, "dead/b", b"4444")
+        report = byob.gc(
+            ["live/a"],
+            team="t",
+            options=GcOptions(
+                grace=dt.timedelta(0), dry_run=True, purge_versions=True, journal=tmp_path / "j"
+            ),
+        )
+        assert report.would_delete == ["dead/b"]
+        # The engine purges old generations of dead keys only; live keys keep theirs.
+        ((key, generation),) = report.would_purge
+        (old,) = byob_list(store=versioned, request=ListRequest(kind=Kind.VERSIONS, prefix="dead/"))
+        assert (key, generation) == ("dead/b", old.version_id)
