@@ -64,10 +64,16 @@ class TestUserDelegationSas:
         assert renewed is not first
 
 
-class TestEntraFilesystem:
+class TestEntraStore:
     def test_adlfs_with_an_entra_token(self, entra_store: Store) -> None:
         fs = clients.filesystem(entra_store)
         fs.pipe_file(entra_store.fs_path("fs/e.txt"), b"entra")
         assert fs.cat_file(entra_store.fs_path("fs/e.txt")) == b"entra"
         blob = clients.container(entra_store).get_blob_client("fs/e.txt")
         assert blob.download_blob().readall() == b"entra"
+
+    def test_delegation_key_value_is_redacted(self, entra_store: Store) -> None:
+        from byob_core import secrets
+
+        value = clients.signer(entra_store).delegation.value  # type: ignore[union-attr]
+        assert secrets.redact(f"oops {value}") == "oops ***"

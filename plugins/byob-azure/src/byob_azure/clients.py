@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
 
+from byob_core import secrets
 from byob_core.errors import ByobError, ConfigError, StoreAccessError, UnsupportedError
 from byob_core.stores import Store
 
@@ -195,6 +196,7 @@ def delegation_key(store: Store, *, now: dt.datetime | None = None) -> Delegatio
         udk = service(store).get_user_delegation_key(key_start_time=start, key_expiry_time=expiry)
     except Exception as exc:
         raise translate(exc, "get a user delegation key") from exc
+    secrets.register([udk.value])  # redacted from logs like any credential
     return DelegationKey(
         signed_oid=udk.signed_oid,
         signed_tid=udk.signed_tid,

@@ -17,8 +17,9 @@ String-to-sign, account key (one field a line, no trailing newline)::
     rscc rscd rsce rscl rsct
 
 User delegation key: after the canonical resource come skoid sktid skt ske sks skv
-saoid suoid scid skdutid sduoid, then sip spr sv sr <snapshot|version> ses srh srq and
-the five response overrides. ``scid`` (the correlation id, which carries the user's
+saoid suoid scid [skdutid sduoid], then sip spr sv sr <snapshot|version> ses [srh srq]
+and the five response overrides; the bracketed fields depend on the signed version
+(see `_DELEGATED_USER_VERSION` and `_REQUEST_FIELDS_VERSION`). ``scid`` (the correlation id, which carries the user's
 name) is signed only in a user-delegation SAS; with an account key the SDK appends it to
 the query unsigned, and so do we.
 """
@@ -37,8 +38,9 @@ from byob_core.errors import SigningError
 from byob_core.signing import SignedRequest, SignRequest
 
 #: The signed version (``sv``) byob writes. Any version from 2020-12-06 on has the
-#: string-to-sign above; 2025-11-05 is generally available in every Azure cloud and is
-#: accepted by Azurite. A store may pin another with the option ``sas_version``.
+#: account-key string-to-sign above; 2025-11-05 is the newest version Azurite knows, so
+#: the tests can check both SAS kinds end to end. A store may pin another with the
+#: option ``sas_version``.
 SIGNED_VERSION = "2025-11-05"
 _OLDEST_VERSION = "2020-12-06"
 #: User-delegation SAS fields by signed version. From 2025-07-05 the string-to-sign has
