@@ -4,7 +4,6 @@ team isolation, signing, async use without blocking the loop."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import urllib.request
 import uuid
 
@@ -306,11 +305,9 @@ class TestS3Guard:
 class TestS3Async:
     def test_async_mode_awaits_the_provider_on_the_callers_loop(self, moto_endpoint):
         config = _config(moto_endpoint, f"-{uuid.uuid4().hex[:8]}")
-        calls_on_loop_thread = []
 
         async def main():
             fs = ByobFileSystem(config_data=config, asynchronous=True)
-            # A ticker proves the loop keeps running while byob:// does I/O.
             ticks = 0
             stop = asyncio.Event()
 
@@ -321,27 +318,38 @@ class TestS3Async:
                     await asyncio.sleep(0)
 
             ticker = asyncio.create_task(tick())
-            await fs._pipe_file("omega/as/a", b"async" * 1000)
-            await fs._pipe({"omega/as/b": b"b", "omega/as/c": b"c"})
+            await asyncio.sleep(0)
+            # Each single call must suspend on network I/O and let the ticker run: a call
+            # that blocked the loop would leave `ticks` unchanged across it.
+            during = []
+            for call in (
+                lambda: fs._pipe_file("omega/as/a", b"async" * 100_000),
+                lambda: fs._cat_file("omega/as/a"),
+                lambda: fs._info("omega/as/a"),
+                lambda: fs._find("omega"),
+            ):
+                before = ticks
+                result = await call()
+                during.append(ticks - before)
             data = await fs._cat_file("omega/as/a")
+            await fs._pipe({"omega/as/b": b"b", "omega/as/c": b"c"})
             found = await fs._find("omega")
             info = await fs._info("omega/as/a")
-            calls_on_loop_thread.append(threading.current_thread() is threading.main_thread())
-            place = fs._place("omega")
-            twin = fs._async_fs(place)
+            twin = fs._async_fs(fs._place("omega"))
             stop.set()
             await ticker
             with pytest.raises(PermissionError):
                 await fs._cat_file("omega/../lambda/x")
             await fs._rm("omega", recursive=True)
             after = await fs._find("omega")
-            return data, found, info["name"], ticks, twin.asynchronous, after
+            del result
+            return data, found, info["name"], during, twin.asynchronous, after
 
-        data, found, name, ticks, twin_async, after = asyncio.run(main())
-        assert data == b"async" * 1000
+        data, found, name, during, twin_async, after = asyncio.run(main())
+        assert data == b"async" * 100_000
         assert found == ["omega/as/a", "omega/as/b", "omega/as/c"]
         assert name == "omega/as/a" and twin_async is True and after == []
-        assert ticks > 0 and calls_on_loop_thread == [True]
+        assert all(d > 0 for d in during), during
 
     def test_fsspec_open_over_s3_in_a_thread_pool(self, isolated):
         isolated.pipe({f"omega/many/{i}": str(i).encode() for i in range(20)})

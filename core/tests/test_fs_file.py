@@ -428,6 +428,18 @@ class TestConfiguration:
         assert (tmp_path / "one" / "a").read_bytes() == b"1"
         assert (tmp_path / "two" / "a").read_bytes() == b"2"
 
+    def test_team_without_any_store_is_not_found(self, tmp_path):
+        fs = ByobFileSystem(config_data={"deployment": "saas", "data_dir": str(tmp_path)})
+        with pytest.raises(FileNotFoundError):
+            fs.ls("omega")
+
+    def test_pickles_by_its_storage_options(self, byob_fs):
+        import pickle
+
+        byob_fs.pipe_file("omega/pickled", b"p")
+        clone = pickle.loads(pickle.dumps(byob_fs))  # noqa: S301 (our own object)
+        assert clone.cat_file("omega/pickled") == b"p"
+
     def test_conflicting_options_are_refused(self, tmp_path):
         with pytest.raises(ValueError):
             ByobFileSystem(config="x.toml", config_data={})
@@ -445,17 +457,33 @@ class TestAsync:
     def test_async_api_over_a_sync_provider_uses_threads(self, tmp_path):
         async def main():
             fs = ByobFileSystem(config_data=_config(tmp_path), asynchronous=True)
-            await fs._pipe_file("omega/as/a", b"async")
+            ticks = 0
+            stop = asyncio.Event()
+
+            async def tick():
+                nonlocal ticks
+                while not stop.is_set():
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            ticker = asyncio.create_task(tick())
+            await asyncio.sleep(0)
+            before = ticks
+            await fs._pipe_file("omega/as/a", b"async" * 200_000)
+            during = ticks - before  # the write ran in a thread while the loop went on
             names = await fs._find("omega")
             data = await fs._cat_file("omega/as/a")
             info = await fs._info("omega/as/a")
+            stop.set()
+            await ticker
             with pytest.raises(PermissionError):
                 await fs._cat_file("omega/../lambda/x")
             await fs._rm("omega", recursive=True)
-            return names, data, info["name"], await fs._find("omega")
+            return names, data, info["name"], await fs._find("omega"), during
 
-        names, data, name, after = asyncio.run(main())
-        assert names == ["omega/as/a"] and data == b"async" and name == "omega/as/a" and after == []
+        names, data, name, after, during = asyncio.run(main())
+        assert names == ["omega/as/a"] and data == b"async" * 200_000
+        assert name == "omega/as/a" and after == [] and during > 0
 
 
 # -- universal_pathlib ------------------------------------------------------------------

@@ -282,7 +282,10 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         with self._places_lock:
             place = self._places.get(team)
             if place is None:
-                store = self.byob.resolve(team).store
+                try:
+                    store = self.byob.resolve(team).store
+                except ConfigError as exc:  # no team store and no instance store (SaaS)
+                    raise FileNotFoundError(errno.ENOENT, str(exc), team) from None
                 fs = self.byob.filesystem(store)
                 place = _Place(team, store, fs, self._nested(store, fs))
                 self._places[team] = place
