@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from byob_core import secrets
-from byob_core.errors import ByobError, StoreAccessError
+from byob_core.errors import ByobError, GcError, StoreAccessError
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -411,11 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (UsageError, ByobError) as exc:
-        if isinstance(exc, StoreAccessError):
-            _fail(f"error: {exc}")
-            return EXIT_FAILED
         _fail(f"error: {exc}")
-        return EXIT_USAGE
+        # Bad input is 2; a store or a run that failed on its own is 1.
+        failed = isinstance(exc, StoreAccessError) or (
+            isinstance(exc, GcError) and not isinstance(exc, ValueError)
+        )
+        return EXIT_FAILED if failed else EXIT_USAGE
     except KeyboardInterrupt:
         _fail("interrupted")
         return 130
