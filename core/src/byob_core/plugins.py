@@ -128,9 +128,29 @@ class PluginHost:
             candidates.append((name, lambda obj=obj: obj))
         for name, loader in candidates:
             host._load_one(name, loader)
-        host.pm.check_pending()
+        host._check_pending()
         host._collect_providers()
         return host
+
+    def _check_pending(self) -> None:
+        """Fail loudly on a misspelt hook (``byob_sing``), as a `PluginError` naming the plugin."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            name = self.pm.get_name(exc.plugin) or "?"
+            hooks = sorted(
+                attr
+                for attr in dir(exc.plugin)
+                if attr.startswith("byob_")
+                and getattr(self.pm.hook, attr, None) is not None
+                and not getattr(self.pm.hook, attr).has_spec()
+            )
+            raise PluginError(
+                f"plugin {name!r} implements {', '.join(map(repr, hooks)) or 'a hook'}, "
+                "which is no byob hook",
+                hint="check the spelling against byob_core.hookspecs, or skip the plugin with "
+                f"BYOB_DISABLE_PLUGINS={name}",
+            ) from exc
 
     def _load_one(self, name: str, loader: Any) -> None:
         version = getattr(loader, "version", None)
