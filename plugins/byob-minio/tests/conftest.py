@@ -44,3 +44,119 @@ def make_store():
 def store(moto_endpoint) -> Store:
     """A minio store on a bucket that does not exist yet."""
     return minio_store(moto_endpoint, subpath="wandb")
+
+
+# -- a MinIO-like front for moto -----------------------------------------------------------
+#
+# moto has per-bucket CORS and versioning everywhere; MinIO does not. This proxy forwards
+# every request to moto over HTTP, except those named in `refuse`, which it answers with
+# the XML error MinIO sends, so the plugin meets MinIO's answers over a real socket.
+
+NOT_IMPLEMENTED = (
+    501,
+    "NotImplemented",
+    "A header you provided implies functionality that is not implemented",
+)
+#: (method, sub-resource) -> (status, code, message): what to refuse, and how.
+MINIO_COMMUNITY = {("PUT", "cors"): NOT_IMPLEMENTED, ("GET", "cors"): NOT_IMPLEMENTED}
+SINGLE_DRIVE = {("PUT", "versioning"): NOT_IMPLEMENTED}
+
+
+class MinioLikeProxy:
+    """An HTTP server on 127.0.0.1 in front of `upstream`; records every request it sees."""
+
+    def __init__(self, upstream: str, refuse: dict[tuple[str, str], tuple[int, str, str]]) -> None:
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        self.refuse = dict(refuse)
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        upstream_host = urllib.parse.urlsplit(upstream).netloc
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                parts = urllib.parse.urlsplit(self.path)
+                query = {k for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)}
+                proxy.seen.append((self.command, self.path, dict(self.headers)))
+                for (method, resource), (status, code, message) in proxy.refuse.items():
+                    if self.command == method and resource in query:
+                        bucket = parts.path.strip("/").split("/", 1)[0]
+                        xml = (
+                            '<?xml version="1.0" encoding="UTF-8"?>\n'
+                            f"<Error><Code>{code}</Code><Message>{message}</Message>"
+                            f"<BucketName>{bucket}</BucketName><Resource>{parts.path}</Resource>"
+                            "<RequestId>17B0D5A1C0FFEE00</RequestId></Error>"
+                        ).encode()
+                        self.send_response(status)
+                        self.send_header("Content-Type", "application/xml")
+                        self.send_header("Content-Length", str(len(xml)))
+                        self.end_headers()
+                        self.wfile.write(xml)
+                        return
+                conn = http.client.HTTPConnection(upstream_host, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    answer = conn.getresponse()
+                    data = answer.read()
+                    self.send_response(answer.status)
+                    for name, value in answer.getheaders():
+                        if name.lower() not in (
+                            "content-length",
+                            "connection",
+                            "transfer-encoding",
+                        ):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def minio_like(moto_endpoint):
+    """Start a MinIO-like proxy in front of moto: ``minio_like(refuse) -> proxy``."""
+    proxies: list[MinioLikeProxy] = []
+
+    def start(refuse: dict[tuple[str, str], tuple[int, str, str]]) -> MinioLikeProxy:
+        proxy = MinioLikeProxy(moto_endpoint, refuse)
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.close()
+
+
+@pytest.fixture(scope="session")
+def refusals():
+    """The refusal tables: MinIO community edition, and a single-drive server."""
+    return {
+        "community": MINIO_COMMUNITY,
+        "single_drive": SINGLE_DRIVE,
+        "not_implemented": NOT_IMPLEMENTED,
+    }

@@ -1,7 +1,14 @@
 """A local S3 endpoint for the demo: a moto server on 127.0.0.1, reached as a ``minio`` store.
 
 >>> with local_s3() as s3:                       # doctest: +SKIP
-...     config = {"instance": s3.store_config("byob-demo-instance", subpath="wandb")}
+...     config = config_mod.from_mapping(
+...         {"instance": s3.store_config("demo-instance", subpath="wandb"),
+...          "teams": {"omega": s3.store_config("demo-omega", subpath="omega")}},
+...         environ={**os.environ, "GORILLA_SUPPORTED_FILE_STORES":
+...                  s3.connection_string("demo-omega", subpath="omega")})
+
+S3-compatible team stores must be listed in ``GORILLA_SUPPORTED_FILE_STORES`` (SPEC §1),
+hence `LocalS3.connection_string`.
 
 The server is byob-aws's test server (`byob_aws.testing.moto_server`), started on a free
 port and stopped when the block ends; it needs ``moto[server]`` (the ``demo`` extra).
@@ -45,6 +52,15 @@ class LocalS3:
         if subpath:
             table["subpath"] = subpath
         return table
+
+    def connection_string(self, bucket: str, *, subpath: str = "") -> str:
+        """The store's ``s3://`` connection string, for ``GORILLA_SUPPORTED_FILE_STORES``.
+
+        It holds the (fake) keys: pass it in the configuration's environment, never print it.
+        """
+        from byob_core import uris
+
+        return uris.format(self.store(bucket, subpath=subpath))
 
     def store(self, bucket: str, *, subpath: str = "") -> Store:
         """The same store as a `Store`."""

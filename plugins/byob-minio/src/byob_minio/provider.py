@@ -78,8 +78,13 @@ class S3CompatibleProvider(S3Provider):
             return store
         if self.default_endpoint is None:
             raise ConfigError(
-                f"the {self.spec.name} store {store.display} has no endpoint",
-                hint="set endpoint (for example 'minio.example.com:9000') and tls for the store",
+                [
+                    (
+                        "endpoint",
+                        f"missing for the {self.spec.name} store {store.display}; S3-compatible "
+                        "stores need one such as 'minio.example.com:9000' (and tls)",
+                    )
+                ]
             )
         return attrs.evolve(store, endpoint=self.default_endpoint, tls=self.default_tls)
 
