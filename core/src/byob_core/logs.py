@@ -5,15 +5,50 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 import structlog
 
 from byob_core import secrets
 
 _SECRET_NAMES = ("secret", "password", "token", "account_key", "private_key", "sas", "signature")
+#: Environment variables that hold a secret outright.
+_SECRET_VARIABLES = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_CLIENT_SECRET",
+    "MINIO_ROOT_PASSWORD",
+    "MINIO_SECRET_KEY",
+)
 _configured = False
+
+
+def register_environment_secrets(environ: Mapping[str, str] | None = None) -> None:
+    """Register the secrets the environment holds, before anything can print them.
+
+    Without this, a command that loads no configuration (``plugins``, say) knows no secret,
+    and a plugin or SDK message quoting a key from ``GORILLA_SUPPORTED_FILE_STORES`` or
+    ``AWS_SECRET_ACCESS_KEY`` would go out unredacted. The allow-list is split by hand, not
+    parsed, so that a malformed entry still has its secret registered.
+    """
+    env = os.environ if environ is None else environ
+    found = [env.get(name) for name in _SECRET_VARIABLES]
+    for entry in env.get("GORILLA_SUPPORTED_FILE_STORES", "").split(","):
+        _, _, rest = entry.strip().partition("://")
+        userinfo = rest[: rest.rfind("@")] if "@" in rest else ""
+        if ":" in userinfo:
+            secret = userinfo.split(":", 1)[1]
+            found += [secret, unquote(secret)]
+    for part in env.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in ("accountkey", "sharedaccesssignature"):
+            found.append(value)
+    secrets.register(found)
 
 
 def redact_secrets(
@@ -45,6 +80,7 @@ def configure(
     set-up alone; the CLI configures it itself.
     """
     global _configured
+    register_environment_secrets()
     if _configured and not force:
         return
     if only_if_unconfigured and structlog.is_configured():
