@@ -66,6 +66,12 @@ def redact_secrets(
     return event_dict
 
 
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # Look sys.stderr up per logger, not once at configuration: it may be replaced later
+    # (pytest's capture, an application redirecting it), and the old stream may be closed.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure(
     *,
     json: bool | None = None,
@@ -105,7 +111,7 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level_name, logging.WARNING)
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream) if stream is not None else _stderr_logger,
         cache_logger_on_first_use=False,
     )
     _configured = True
