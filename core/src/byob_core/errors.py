@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from byob_core import secrets
+
 
 class ByobError(Exception):
     """Root of every error byob raises on purpose."""
@@ -11,8 +13,10 @@ class ByobError(Exception):
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
+        # Messages are often built from input or from an SDK's text; a secret byob knows
+        # must not reach str(), repr() or a traceback through them.
+        super().__init__(secrets.redact(message) if isinstance(message, str) else message)
+        self.hint = secrets.redact(hint) if isinstance(hint, str) else hint
 
     def __str__(self) -> str:
         message = super().__str__()
@@ -31,7 +35,7 @@ class ConfigError(ByobError, ValueError):
     """The configuration is invalid. `problems` holds every problem as (key, message)."""
 
     def __init__(self, problems: Sequence[tuple[str, str]], *, source: str = "") -> None:
-        self.problems = list(problems)
+        self.problems = [(key, secrets.redact(message)) for key, message in problems]
         self.source = source
         where = f" in {source}" if source else ""
         lines = [f"{key}: {message}" if key else message for key, message in self.problems]
