@@ -350,7 +350,8 @@ class Byob:
             summary=f"write marker {MARKER_KEY} recording scope {where.scope}"
             + (f" and team {where.team}" if where.scope == "team" else ""),
             current=attrs.asdict(marker) if marker else None,
-            desired=attrs.asdict(wanted),
+            # created_at is stamped when written; leave it out so that plans are stable.
+            desired=attrs.asdict(wanted, filter=lambda a, _: a.name != "created_at"),
             applied=applied,
         )
 
@@ -458,7 +459,8 @@ class Byob:
             return True
 
         try:
-            written = step("write", lambda: fs.pipe_file(path, payload) or True)
+            # pipe_file's return value differs by backend (None, metadata): only errors count.
+            written = step("write", lambda: (fs.pipe_file(path, payload), True)[1])
             if written:
                 step("read", lambda: fs.cat_file(path) == payload or "read back different bytes")
                 parent = path.rsplit("/", 1)[0]
@@ -469,7 +471,7 @@ class Byob:
                 )
         finally:
             if written:
-                ok = step("delete", lambda: fs.rm_file(path) or True)
+                ok = step("delete", lambda: (fs.rm_file(path), True)[1])
                 if not ok:
                     log.warning("probe_cleanup_failed", store=store.display, key=key)
         done = {f.check for f in findings}
