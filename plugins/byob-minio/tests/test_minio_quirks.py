@@ -220,3 +220,17 @@ def test_read_only_validation_writes_nothing(moto_endpoint, make_store):
     assert findings["minio.signed-url"].status is Status.SKIP
     listed = client(store).list_object_versions(Bucket=store.bucket)
     assert not listed.get("Versions") and not listed.get("DeleteMarkers")
+
+
+def test_coreweave_refusals_give_no_minio_commands(minio_like, make_store, refusals):
+    proxy = minio_like({**refusals["community"], **refusals["single_drive"]})
+    store = make_store(proxy.endpoint, provider="coreweave", subpath="wandb", kms_key_arn=ARN)
+    plan = COREWEAVE.provision(store, ProvisionContext(apply=True))
+    changes = {c.name: c for c in plan.changes}
+    for name in ("cors", "versioning", "encryption"):
+        assert changes[name].action is Action.MANUAL, name
+        assert changes[name].steps and not any("mc " in s for s in changes[name].steps), name
+    assert "CoreWeave" in changes["cors"].summary
+    findings = {f.check: f for f in COREWEAVE.validate(store, ValidateContext())}
+    assert findings["coreweave.cors"].status is Status.WARN
+    assert "mc " not in findings["coreweave.cors"].hint

@@ -17,6 +17,8 @@ import attrs
 from byob_aws.s3 import S3Multipart, S3Provider
 from byob_core.errors import ConfigError
 
+from byob_minio import quirks
+
 if TYPE_CHECKING:
     from byob_core.findings import Finding
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
@@ -60,6 +62,7 @@ class S3CompatibleProvider(S3Provider):
         self.server = server
         self.default_endpoint = default_endpoint
         self.default_tls = default_tls
+        self.advice = quirks.Advice() if spec.name == "minio" else quirks.ServiceAdvice(server)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.spec.name!r})"

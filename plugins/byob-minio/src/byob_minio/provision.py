@@ -82,6 +82,7 @@ class Provisioner:
         shown: Store | None = None,
     ) -> None:
         self.provider = provider
+        self.advice = provider.advice
         self.store = store
         self.shown = shown or store
         self.context = context
@@ -207,10 +208,10 @@ class Provisioner:
         return Change(
             name="versioning",
             action=Action.MANUAL,
-            summary=f"the server refused versioning ({why}): {quirks.VERSIONING_REASON}",
+            summary=f"the server refused versioning ({why}): {self.advice.versioning_reason}",
             current=current,
             desired="Enabled",
-            steps=quirks.versioning_steps(self.bucket),
+            steps=self.advice.versioning_steps(self.bucket),
         )
 
     def _encryption(self) -> Change:
@@ -243,11 +244,15 @@ class Provisioner:
                 return Change(
                     name="encryption",
                     action=Action.MANUAL,
-                    summary=f"{self.provider.server} encrypts with KES keys by name, not AWS KMS key "
-                    "ARNs: create a KES key and make it the bucket default (SSE-KMS)",
+                    summary=(
+                        f"{self.provider.server} encrypts with KES keys by name, not AWS KMS key "
+                        "ARNs: create a KES key and make it the bucket default (SSE-KMS)"
+                        if self.provider.is_minio
+                        else f"{self.provider.server} has no AWS KMS: the key ARN does not apply"
+                    ),
                     current=current,
                     desired={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "<kes-key-name>"},
-                    steps=quirks.kes_steps(self.bucket, None),
+                    steps=self.advice.kes_steps(self.bucket, None),
                 )
             desired = current
             summary = "default encryption SSE-KMS (a KES key; the AWS KMS key ARN does not apply)"
@@ -284,9 +289,9 @@ class Provisioner:
                 "it needs a KMS (KES) configured",
                 current=current,
                 desired=desired,
-                steps=quirks.kes_steps(self.bucket, kes_key)
+                steps=self.advice.kes_steps(self.bucket, kes_key)
                 if kes_key
-                else quirks.sse_s3_steps(self.bucket),
+                else self.advice.sse_s3_steps(self.bucket),
             ),
         )
 
@@ -331,11 +336,11 @@ class Provisioner:
         return Change(
             name="cors",
             action=Action.MANUAL,
-            summary=quirks.CORS_SERVER_SIDE,
+            summary=self.advice.cors_server_side,
             current=None,
             desired=desired,
             documents={"CORSRules": desired},
-            steps=quirks.cors_steps(max_age),
+            steps=self.advice.cors_steps(max_age),
         )
 
     def _lifecycle(self) -> Change:
@@ -345,7 +350,7 @@ class Provisioner:
             lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", []),
             quirks.MISSING_LIFECYCLE,
         )
-        manual_steps = quirks.lifecycle_steps(
+        manual_steps = self.advice.lifecycle_steps(
             self.bucket,
             self.store.prefix,
             desired["NoncurrentVersionExpiration"]["NoncurrentDays"],

@@ -173,3 +173,61 @@ def _as_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value]
+
+
+class Advice:
+    """What to tell a person whose MinIO refused a setting: reasons and ``mc`` steps."""
+
+    server = "MinIO"
+    versioning_reason = VERSIONING_REASON
+    cors_server_side = CORS_SERVER_SIDE
+
+    def cors_steps(self, max_age: int) -> list[str]:
+        return cors_steps(max_age)
+
+    def versioning_steps(self, bucket: str) -> list[str]:
+        return versioning_steps(bucket)
+
+    def kes_steps(self, bucket: str, key_name: str | None) -> list[str]:
+        return kes_steps(bucket, key_name)
+
+    def sse_s3_steps(self, bucket: str) -> list[str]:
+        return sse_s3_steps(bucket)
+
+    def lifecycle_steps(self, bucket: str, prefix: str, noncurrent_days: int) -> list[str]:
+        return lifecycle_steps(bucket, prefix, noncurrent_days)
+
+
+class ServiceAdvice(Advice):
+    """The same for a hosted S3-compatible service (CoreWeave): its console or support, no ``mc``."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.versioning_reason = f"{server} did not accept versioning for this bucket"
+        self.cors_server_side = f"{server} has no per-bucket CORS API for this bucket"
+
+    def _ask(self, what: str) -> list[str]:
+        return [f"set {what} through {self.server}'s console or API, or ask its support"]
+
+    def cors_steps(self, max_age: int) -> list[str]:
+        return self._ask(
+            f"CORS (origins *, methods GET HEAD PUT, expose ETag, max age {max_age} s)"
+        )
+
+    def versioning_steps(self, bucket: str) -> list[str]:
+        return self._ask(f"versioning of bucket {bucket}")
+
+    def kes_steps(self, bucket: str, key_name: str | None) -> list[str]:
+        return [
+            f"{self.server} has no AWS KMS: key ARNs do not apply",
+            *self._ask(f"default encryption of bucket {bucket}"),
+        ]
+
+    def sse_s3_steps(self, bucket: str) -> list[str]:
+        return self._ask(f"default encryption of bucket {bucket}")
+
+    def lifecycle_steps(self, bucket: str, prefix: str, noncurrent_days: int) -> list[str]:
+        return self._ask(
+            f"a lifecycle rule on {bucket} (prefix {prefix!r}) expiring noncurrent versions "
+            f"after {noncurrent_days} days and aborting stale multipart uploads"
+        )

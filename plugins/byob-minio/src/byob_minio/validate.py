@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from byob_aws import documents
 from byob_aws.s3 import client, error_code, error_message, presigner
+from byob_aws.sigv4 import S3Endpoint
 from byob_core import keys
+from byob_core.errors import ByobError
 from byob_core.findings import Finding, Status
 from byob_core.signing import SignRequest
 
@@ -53,6 +56,7 @@ class Validator:
         self, provider: S3CompatibleProvider, store: Store, context: ValidateContext
     ) -> None:
         self.provider = provider
+        self.advice = provider.advice
         self.store = store
         self.context = context
         self.settings = settings_of(store)
@@ -141,7 +145,14 @@ class Validator:
         except Exception as exc:
             return self._error("region", "bucket location", exc)
         location = (answer or {}).get("LocationConstraint") or "us-east-1"
-        wanted = self.store.region or "us-east-1"
+        wanted = self.store.region
+        if wanted is None:
+            return Finding.warned(
+                self._id("region"),
+                f"the store names no region; the server reports {location}",
+                hint=f"set region = {location!r} for the store (SigV4 signs with the region)",
+                location=location,
+            )
         if location != wanted:
             return Finding.failed(
                 self._id("region"),
@@ -159,8 +170,8 @@ class Validator:
         except _Unavailable as exc:
             return Finding.failed(
                 self._id("versioning"),
-                f"the server has no versioning ({exc}): {quirks.VERSIONING_REASON}",
-                hint=" ; ".join(quirks.versioning_steps(self.bucket)),
+                f"the server has no versioning ({exc}): {self.advice.versioning_reason}",
+                hint=" ; ".join(self.advice.versioning_steps(self.bucket)),
             )
         except Exception as exc:
             return self._error("versioning", "versioning status", exc)
@@ -170,8 +181,8 @@ class Validator:
         return Finding.failed(
             self._id("versioning"),
             f"versioning is {status or 'off'}: deleted or overwritten objects cannot be recovered",
-            hint=f"run `python -m byob_core provision`; if the server refuses, {quirks.VERSIONING_REASON} "
-            f"(then: {' ; '.join(quirks.versioning_steps(self.bucket))})",
+            hint=f"run `python -m byob_core provision`; if the server refuses, {self.advice.versioning_reason} "
+            f"(then: {' ; '.join(self.advice.versioning_steps(self.bucket))})",
             status=status,
         )
 
@@ -185,7 +196,7 @@ class Validator:
             return Finding.warned(
                 self._id("encryption"),
                 f"the server has no default encryption ({exc})",
-                hint=" ; ".join(quirks.sse_s3_steps(self.bucket)),
+                hint=" ; ".join(self.advice.sse_s3_steps(self.bucket)),
             )
         except Exception as exc:
             return self._error("encryption", "default encryption", exc)
@@ -196,7 +207,7 @@ class Validator:
                 self._id("encryption"),
                 "no default encryption: objects are stored as sent",
                 hint="run `python -m byob_core provision`, or "
-                + " ; ".join(quirks.sse_s3_steps(self.bucket)),
+                + " ; ".join(self.advice.sse_s3_steps(self.bucket)),
             )
         kes_key = self.settings.get("kes_key")
         if kes_key and current.get("KMSMasterKeyID") != kes_key:
@@ -218,7 +229,7 @@ class Validator:
         return Finding.warned(
             self._id("kms"),
             f"a KMS key ARN is configured, but {self.server} has no AWS KMS: the ARN is not used",
-            hint=" ; ".join(quirks.kes_steps(self.bucket, self.settings.get("kes_key"))),
+            hint=" ; ".join(self.advice.kes_steps(self.bucket, self.settings.get("kes_key"))),
         )
 
     def _cors(self) -> Finding:
@@ -230,8 +241,8 @@ class Validator:
         except _Unavailable:
             return Finding.warned(
                 self._id("cors"),
-                quirks.CORS_SERVER_SIDE,
-                hint=" ; ".join(quirks.cors_steps(max_age)),
+                self.advice.cors_server_side,
+                hint=" ; ".join(self.advice.cors_steps(max_age)),
             )
         except Exception as exc:
             return self._error("cors", "CORS rules", exc)
@@ -263,14 +274,16 @@ class Validator:
             return Finding.failed(
                 self._id("public"),
                 f"the bucket policy lets anyone {', '.join(anyone)}",
-                hint=f"mc anonymous set none {quirks.ALIAS}/{self.bucket}",
+                hint=f"mc anonymous set none {quirks.ALIAS}/{self.bucket}"
+                if self.provider.is_minio
+                else "remove the statements with Principal '*' from the bucket policy",
                 actions=anyone,
             )
         return Finding.passed(self._id("public"), "no anonymous access through the bucket policy")
 
     def _lifecycle(self) -> Finding:
         desired = desired_lifecycle(self.store, self.settings)
-        steps = quirks.lifecycle_steps(
+        steps = self.advice.lifecycle_steps(
             self.bucket, self.store.prefix, desired["NoncurrentVersionExpiration"]["NoncurrentDays"]
         )
         try:
@@ -329,7 +342,10 @@ class Validator:
             allow_reserved=True,
         )
         body = b"byob signed-url probe"
-        signer = presigner(self.store, self.provider.spec.user_param)
+        try:
+            signer = presigner(self.store, self.provider.spec.user_param)
+        except ByobError as exc:
+            return self._signed_failed(f"cannot sign: {exc}")
         life = dt.timedelta(minutes=5)
         put, get = signer.sign_many(
             [
@@ -376,9 +392,13 @@ class Validator:
     def _preflight(self) -> Finding:
         """An OPTIONS with an Origin on a key that does not exist, as a browser sends it."""
         key = keys.join(self.store.subpath, f"{keys.RESERVED}/probe/preflight", allow_reserved=True)
-        url = presigner(
-            self.store, self.provider.spec.user_param
-        ).endpoint.base + urllib.request.quote(key)
+        endpoint = S3Endpoint.for_bucket(
+            self.bucket,
+            self.store.region or "us-east-1",
+            endpoint_url=self.store.endpoint_url,
+            path_style=self.store.path_style,
+        )
+        url = endpoint.base + urllib.parse.quote(key, safe="/~")
         headers = {
             "Origin": PROBE_ORIGIN,
             "Access-Control-Request-Method": "PUT",
@@ -401,7 +421,7 @@ class Validator:
             )
         max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
         hint = (
-            " ; ".join(quirks.cors_steps(max_age))
+            " ; ".join(self.advice.cors_steps(max_age))
             if self.provider.is_minio
             else "run `python -m byob_core provision` to set the bucket's CORS rules"
         )
