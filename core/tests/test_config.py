@@ -482,3 +482,19 @@ class TestTeamNames:
     @pytest.mark.parametrize("name", ["omega", "Team-1", "a.b_c", "x" * 128])
     def test_good_names(self, name: str) -> None:
         assert build({"teams": {name: "file:///tmp/byob-t"}}).resolve(name).scope == "team"
+
+
+class TestOrganization:
+    """The visibility setting is checked strictly: a mistake must not open the instance store."""
+
+    def test_instance_readable_by_teams_must_be_a_boolean(self) -> None:
+        found = problems({"organization": {"instance_readable_by_teams": "no"}})
+        assert "must be true or false" in found["organization.instance_readable_by_teams"]
+
+    def test_a_misspelt_setting_is_an_error_not_ignored(self) -> None:
+        assert "organization.instance_readable_by_team" in problems(
+            {"organization": {"instance_readable_by_team": False}}
+        )
+
+    def test_organization_must_be_a_table(self) -> None:
+        assert "organization" in problems({"organization": "acme"})

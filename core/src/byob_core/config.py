@@ -309,6 +309,7 @@ def from_mapping(
         else:
             seen[store.identity] = key
 
+    readable = _organization(data.get("organization", {}), problems)
     if problems:
         raise ConfigError(problems, source=str(source or ""))
     return Config(
@@ -321,8 +322,24 @@ def from_mapping(
         warnings=tuple(warnings),
         source=source,
         data_dir=base_dir,
-        instance_readable_by_teams=bool(data.get("organization", {}).get("instance_readable_by_teams", True)),
+        instance_readable_by_teams=readable,
     )
+
+
+def _organization(raw: Any, problems: list[tuple[str, str]]) -> bool:
+    """Whether teams may read the instance store. Checked strictly: a typo or a string such
+    as "no" must not silently leave the instance store readable by every team."""
+    if not isinstance(raw, Mapping):
+        problems.append(("organization", "must be a table"))
+        return True
+    for name in raw:
+        if name != "instance_readable_by_teams":
+            problems.append((f"organization.{name}", "unknown setting; known: instance_readable_by_teams"))
+    value = raw.get("instance_readable_by_teams", True)
+    if not isinstance(value, bool):
+        problems.append(("organization.instance_readable_by_teams", f"must be true or false, not {value!r}"))
+        return True
+    return value
 
 
 def _principals(raw: Any, deployment: str, problems: list[tuple[str, str]]) -> Principals:
