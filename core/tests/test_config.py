@@ -498,3 +498,34 @@ class TestOrganization:
 
     def test_organization_must_be_a_table(self) -> None:
         assert "organization" in problems({"organization": "acme"})
+
+
+class TestWrongTypes:
+    """A value of the wrong TOML type is a reported problem, never a crash."""
+
+    @pytest.mark.parametrize(
+        ("table", "key"),
+        [
+            ({"provider": "aws", "bucket": 5}, "instance.bucket"),
+            ({"provider": "aws", "bucket": ["b"]}, "instance.bucket"),
+            ({"provider": "aws", "bucket": "b", "secret_key": 12345678}, "instance.secret_key"),
+            ({"provider": "aws", "bucket": "b", "options": "x"}, "instance.options"),
+            ({"store": "s3://b", "options": "x"}, "instance.options"),
+            ({"store": 5}, "instance.store"),
+        ],
+    )
+    def test_reported_with_its_key(self, table: dict[str, Any], key: str) -> None:
+        assert key in problems({"instance": table})
+
+    def test_booleans_and_option_tables_are_fine(self) -> None:
+        cfg = build(
+            {
+                "instance": {
+                    "provider": "aws",
+                    "bucket": "b",
+                    "tls": False,
+                    "options": {"noncurrent_days": 3},
+                }
+            }
+        )
+        assert cfg.instance is not None and cfg.instance.options == {"noncurrent_days": 3}

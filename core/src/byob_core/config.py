@@ -375,6 +375,19 @@ def _store(
     if not isinstance(raw, Mapping):
         problems.append((key, "must be a table, or a table with store = \"<connection string>\""))
         return None
+    # Wrong TOML types are problems to report, not crashes (bucket = 5 failed an assert,
+    # options = "x" raised from dict()); a number is not silently turned into a secret.
+    mistyped = False
+    for field, value in raw.items():
+        if field == "options":
+            if not isinstance(value, Mapping):
+                problems.append((at(field), "must be a table ([<store>.options])"))
+                mistyped = True
+        elif field not in ("tls", "path_style") and not isinstance(value, str):
+            problems.append((at(field), f"must be a string (in quotes), not {type(value).__name__}"))
+            mistyped = True
+    if mistyped:
+        return None
     if "store" in raw:
         extra = set(raw) - {"store", "options", *CREDENTIAL_FIELDS, "kms_key_arn", "tenant_id", "client_id"}
         if extra:
