@@ -593,3 +593,82 @@ def test_same_compares_credentials() -> None:
     b = attrs.evolve(a, credentials=Credentials(access_key="AK", secret_key="OTHEROTHER"))
     assert a == b
     assert not same(a, b)
+
+
+# -- the round trip over generated connection strings ---------------------------------------------
+def _encode(secret: str, raw_safe: bool) -> str:
+    """URL-encode a secret fully, or leave '/', '+', '=' and ':' raw as people often do."""
+    return quote(secret, safe="/+=:" if raw_safe else "")
+
+
+def _query(params: list[tuple[str, str]], second_question_mark: bool) -> str:
+    if not params:
+        return ""
+    joiner = "?" if second_question_mark else "&"
+    return "?" + joiner.join(f"{k}={v}" for k, v in params)
+
+
+@st.composite
+def connection_strings(draw: st.DrawFn) -> str:
+    kind = draw(
+        st.sampled_from(["minio", "aws", "ambient", "az", "gs-sa", "gs-hmac", "cw", "file"])
+    )
+    sub = draw(_SUBPATH)
+    path = "/" + quote(sub, safe="/") if sub else ""
+    path += draw(st.sampled_from(["", "/", "//"]))  # slashes to trim
+    secret = "S3cr3t" + draw(_SECRET)  # a prefix no public part can spell by chance
+    encoded = _encode(secret, draw(st.booleans()))
+    old_style = draw(st.booleans())
+    tls = draw(st.sampled_from([None, "true", "false"]))
+    params: list[tuple[str, str]] = []
+    if kind == "minio":
+        params.append(("region", draw(_REGION)))
+        if tls:
+            params.append(("tls", tls))
+        if draw(st.booleans()):
+            params.append(("forcePathStyle", draw(st.sampled_from(["true", "false"]))))
+        params = draw(st.permutations(params))
+        user = f"{draw(_KEY_ID)}:{encoded}@"
+        return f"s3://{user}{draw(_HOST)}/{draw(_BUCKET)}{path}{_query(params, old_style)}"
+    if kind == "aws":
+        if draw(st.booleans()):
+            params.append(("region", draw(_REGION)))
+        host = draw(
+            st.sampled_from(
+                ["s3.amazonaws.com", "s3.eu-west-1.amazonaws.com", "s3-us-west-2.amazonaws.com"]
+            )
+        )
+        return f"s3://{draw(_KEY_ID)}:{encoded}@{host}/{draw(_BUCKET)}{path}{_query(params, old_style)}"
+    if kind == "ambient":
+        if draw(st.booleans()):
+            params.append(("region", draw(_REGION)))
+        if tls:
+            params.append(("tls", tls))
+        return f"s3://{draw(_BUCKET)}{path}{_query(params, old_style)}"
+    if kind == "az":
+        user = f":{encoded}@" if draw(st.booleans()) else ""
+        return f"az://{user}{draw(_NAME)}/{draw(_BUCKET)}{path}{_query([('tls', tls)] if tls else [], old_style)}"
+    if kind == "gs-sa":
+        email = f"{draw(_NAME)}@{draw(_NAME)}.iam.gserviceaccount.com"
+        return f"gs://{email}:{quote(PEM + secret, safe='')}@{draw(_BUCKET)}{path}"
+    if kind == "gs-hmac":
+        return f"gs://{draw(_KEY_ID)}:{encoded}@{draw(_BUCKET)}{path}"
+    if kind == "cw":
+        return f"cw://{draw(_KEY_ID)}:{encoded}@cwobject.com/{draw(_BUCKET)}{path}{_query([('tls', tls)] if tls else [], old_style)}"
+    directory = "/" + "/".join(
+        quote(s, safe="") for s in draw(st.lists(_SEGMENT, min_size=1, max_size=3))
+    )
+    return f"file://{directory}" + (f"?subpath={quote(sub, safe='')}" if sub else "")
+
+
+class TestRoundTripOfStrings:
+    @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(uri=connection_strings())
+    def test_parse_format_parse_is_parse(self, uri: str) -> None:
+        first = parse(uri)
+        text = uris.format(first)
+        again = parse(text)
+        assert same(first, again), (uri, text, first.to_dict(), again.to_dict())
+        for value in first.credentials.secret_values:
+            if len(value) >= 6:  # a one-letter secret is in every text
+                assert value not in repr(first) + str(first)
