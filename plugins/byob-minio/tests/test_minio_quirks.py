@@ -234,3 +234,19 @@ def test_coreweave_refusals_give_no_minio_commands(minio_like, make_store, refus
     findings = {f.check: f for f in COREWEAVE.validate(store, ValidateContext())}
     assert findings["coreweave.cors"].status is Status.WARN
     assert "mc " not in findings["coreweave.cors"].hint
+
+
+def test_plans_and_findings_hold_no_secret(minio_like, make_store, refusals):
+    proxy = minio_like({**refusals["community"], **refusals["single_drive"]})
+    store = make_store(proxy.endpoint, subpath="wandb", kms_key_arn=ARN)
+    context = ProvisionContext(
+        apply=True, principal="wandb-platform", settings={"deny_insecure_transport": True}
+    )
+    plan = MINIO.provision(store, context)
+    tls = {c.name: c for c in plan.changes}["deny-insecure-transport"]
+    assert tls.action is Action.MANUAL  # the store is plain HTTP
+    text = json.dumps(plan.to_dict()) + json.dumps(
+        [f.to_dict() for f in MINIO.validate(store, ValidateContext(principal="wandb-platform"))]
+    )
+    for secret in (*store.credentials.secret_values, store.credentials.access_key):
+        assert secret not in text
