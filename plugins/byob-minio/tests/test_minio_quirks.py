@@ -75,6 +75,15 @@ class TestPerBucketCors:
         assert [n for n, c in again.items() if c.action in (Action.CREATE, Action.UPDATE)] == []
         assert again["cors"].action is Action.MANUAL
 
+    def test_no_rules_on_minio_is_a_warning_naming_the_server_setting(
+        self, moto_endpoint, make_store
+    ):
+        store = make_store(moto_endpoint, subpath="wandb")
+        provision(store)
+        client(store).delete_bucket_cors(Bucket=store.bucket)
+        finding = validate(store)["minio.cors"]
+        assert finding.status is Status.WARN and "cors_allow_origin" in finding.hint
+
 
 class TestSingleDriveVersioning:
     """A single-drive MinIO refuses PutBucketVersioning."""

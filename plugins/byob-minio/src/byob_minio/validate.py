@@ -248,6 +248,15 @@ class Validator:
             return self._error("cors", "CORS rules", exc)
         rules = (answer or {}).get("CORSRules", [])
         problems = documents.cors_problems(rules)
+        if not rules and self.provider.is_minio:
+            # MinIO releases that lack the API answer an empty configuration rather than
+            # NotImplemented; their CORS is the server-wide setting, which the preflight tests.
+            return Finding.warned(
+                self._id("cors"),
+                "no per-bucket CORS rules: " + self.advice.cors_server_side,
+                hint="run `python -m byob_core provision`; if the server refuses, "
+                + " ; ".join(self.advice.cors_steps(max_age)),
+            )
         if problems:
             return Finding.failed(
                 self._id("cors"),
