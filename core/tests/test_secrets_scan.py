@@ -306,3 +306,31 @@ class TestLibrary:
         for text in seen:
             assert not leaks(text), (leaks(text), text)
         assert '"event": "connecting"' in written and "***" in written
+
+
+class TestEnvironmentSecrets:
+    def test_secrets_in_the_environment_are_redacted_before_any_config_is_read(self) -> None:
+        from byob_core import secrets
+
+        azure = "envAzureAccountKey0123456789+/abc=="
+        sas = "sv=2024-01-01&sig=envSasSignature0123%2B"
+        malformed_secret = "envMalformedEntrySecret/+="
+        logs.register_environment_secrets(
+            {
+                "AWS_SESSION_TOKEN": "envSessionToken0123456789",
+                "AZURE_STORAGE_CONNECTION_STRING": f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={azure};SharedAccessSignature={sas}",
+                # An entry that does not even parse (no region) still has its secret registered.
+                "GORILLA_SUPPORTED_FILE_STORES": f"s3://bkt, s3://AK:{q(malformed_secret)}@minio:9000/b",
+            }
+        )
+        text = f"a envSessionToken0123456789 b {azure} c {sas} d {malformed_secret} e {q(malformed_secret)}"
+        redacted = secrets.redact(text)
+        for value in (
+            "envSessionToken0123456789",
+            azure,
+            sas,
+            malformed_secret,
+            q(malformed_secret),
+        ):
+            assert value not in redacted
+        assert redacted.startswith("a *** b *** c")
