@@ -37,11 +37,16 @@ def best(fn: Callable[[], object], rounds: int) -> float:
 def compare(
     label: str, direct: Callable[[], object], byob: Callable[[], object], rounds: int
 ) -> tuple[str, float, float]:
-    """Alternate the two so that drift in the server hits both alike."""
+    """Alternate the two, and which goes first, so that drift and the writeback or garbage
+    the first one leaves behind hit both alike."""
     d, b = [], []
-    for _ in range(rounds):
-        d.append(best(direct, 1))
-        b.append(best(byob, 1))
+    for i in range(rounds):
+        if i % 2:
+            b.append(best(byob, 1))
+            d.append(best(direct, 1))
+        else:
+            d.append(best(direct, 1))
+            b.append(best(byob, 1))
     return label, min(d), min(b)
 
 

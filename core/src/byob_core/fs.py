@@ -94,6 +94,8 @@ def _load_byob(
     with _byob_lock:
         found = _byob_cache.get(key)
         if found is None:
+            if len(_byob_cache) >= 64:
+                _byob_cache.clear()  # configurations that changed many times: start afresh
             if config_data is not None:
                 found = Byob(config_from_mapping(config_data))
             else:
