@@ -259,7 +259,7 @@ def _parse_s3(
 def _parse_az(user: str, secret: str, rest: str, options: dict[str, str]) -> Store:
     if user:
         raise UriError(
-            "an az:// connection string has an empty user name",
+            "an az:// connection string takes an empty user name, not a user before the ':'",
             hint="write az://:<url-encoded account key>@<account>/<container>",
         )
     account, segments = _host_and_path(rest, "az", "storage account")
