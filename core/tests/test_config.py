@@ -231,6 +231,17 @@ subpath = "a/../b"
         assert "wJalrXUtnFEMI" not in text
         assert "region is required" in dict(error.problems)["teams.omega.store"]
 
+    def test_a_config_error_survives_pickling_with_its_problems(self) -> None:
+        import pickle
+
+        error = ConfigError([("instance.bucket", "missing"), ("cloud", "bad")], source="byob.toml")
+        again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        assert (again.problems, again.source, str(again)) == (
+            error.problems,
+            error.source,
+            str(error),
+        )
+
     def test_a_config_error_is_a_value_error(self) -> None:
         with pytest.raises(ValueError):
             build({"deployment": "nope"})

@@ -45,6 +45,14 @@ class ConfigError(ByobError, ValueError):
             text = f"invalid configuration{where} ({len(lines)} problems):\n  " + "\n  ".join(lines)
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # args holds the rendered text, not the problems __init__ takes: rebuild from those.
+        return (_config_error, (self.problems, self.source))
+
+
+def _config_error(problems: Sequence[tuple[str, str]], source: str) -> ConfigError:
+    return ConfigError(problems, source=source)
+
 
 class UnknownTeamError(ByobError, LookupError):
     """A team name that the configuration does not know."""
