@@ -209,13 +209,18 @@ class TestConflictsAndTypos:
             PluginHost.load()
         assert "BYOB_DISABLE_PLUGINS=typo" in caught.value.hint
 
-    def test_a_broken_provider_declaration_is_a_plugin_error(self, site: Site) -> None:
+    def test_a_broken_provider_declaration_is_reported_and_the_rest_still_work(self, site: Site) -> None:
         site.add(
             "bad",
             "from byob_core import hookimpl\n@hookimpl\ndef byob_providers():\n    return ['not a spec']\n",
         )
-        with pytest.raises(PluginError, match="'bad' declared 'not a spec', not a ProviderSpec"):
-            PluginHost.load()
+        site.add("alpha", PROVIDER_PLUGIN, provider="alpha")
+        host = PluginHost.load()
+        infos = {i.name: i for i in host.infos()}
+        assert "'not a spec'" in (infos["bad"].error or "")
+        assert "not a ProviderSpec" in (infos["bad"].error or "")
+        assert host.owner("alpha") == "alpha"
+        assert host.pm.get_plugin("bad") is None
 
 
 class TestRouting:

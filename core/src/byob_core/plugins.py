@@ -174,11 +174,17 @@ class PluginHost:
             name = self.pm.get_name(impl.plugin) or "?"
             try:
                 specs = list(impl.function() or ())
+                bad = [s for s in specs if not isinstance(s, ProviderSpec)]
+                if bad:
+                    raise TypeError(f"declared {bad[0]!r}, not a ProviderSpec")
             except Exception as exc:
-                raise PluginError(f"plugin {name!r} failed to declare its providers: {exc}") from exc
+                # Like an import failure: report this plugin by name, keep the others.
+                message = f"byob_providers failed: {type(exc).__name__}: {exc}"
+                log.warning("plugin_load_failed", plugin=name, error=message)
+                self.pm.unregister(impl.plugin)
+                self._infos[name] = attrs.evolve(self._infos[name], error=message)
+                continue
             for spec in specs:
-                if not isinstance(spec, ProviderSpec):
-                    raise PluginError(f"plugin {name!r} declared {spec!r}, not a ProviderSpec")
                 other = self._owners.get(spec.name)
                 if other is not None:
                     raise PluginError(
