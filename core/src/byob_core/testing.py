@@ -244,6 +244,9 @@ class ProviderContract:
 
 
 def _http(method: str, url: str, body: bytes | None, headers: dict[str, str], want: str = "body") -> bytes | str:
+    if body is not None and not any(h.lower() == "content-type" for h in headers):
+        # urllib would send application/x-www-form-urlencoded, which S3 servers mishandle.
+        headers = {**headers, "Content-Type": "application/octet-stream"}
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - test URLs
