@@ -137,34 +137,9 @@ def container(store: Store) -> ContainerClient:
     return service(store).get_container_client(store.container or store.bucket)
 
 
-_fs_class: Any = None
-
-
-def _filesystem_class() -> Any:
-    """adlfs's filesystem, with ``pipe_file`` returning None as fsspec's base class does.
-
-    adlfs returns the SDK's upload result (a dict) from ``pipe_file``; byob's probe treats
-    any value but None/True as a failure message, so we normalise it here.
-    """
-    global _fs_class
-    if _fs_class is None:
-        from adlfs import AzureBlobFileSystem
-        from fsspec.asyn import sync_wrapper
-
-        class ByobAzureBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc]
-            async def _pipe_file(self, *args: Any, **kwargs: Any) -> None:
-                await super()._pipe_file(*args, **kwargs)
-
-            # adlfs binds its own sync wrapper; rebind to ours.
-            pipe_file = sync_wrapper(_pipe_file)
-
-        _fs_class = ByobAzureBlobFileSystem
-    return _fs_class
-
-
 def filesystem(store: Store) -> AzureBlobFileSystem:
     """An adlfs filesystem for the store; paths are ``<container>/<key>``."""
-    AzureBlobFileSystem = _filesystem_class()
+    from adlfs import AzureBlobFileSystem
 
     creds = store.credentials
     if creds.account_key:

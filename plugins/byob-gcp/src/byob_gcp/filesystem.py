@@ -54,23 +54,11 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
         ) from exc
 
 
-_CLASS: Any = None
-
-
 def _filesystem_class() -> Any:
-    """gcsfs's core filesystem (not the experimental HNS subclass it may export by default),
-    with `pipe_file` returning None as fsspec documents: gcsfs returns the object resource,
-    which the core's probe reads as a failure."""
-    global _CLASS
-    if _CLASS is None:
-        from gcsfs.core import GCSFileSystem
+    """gcsfs's core filesystem (not the experimental HNS subclass it may export by default)."""
+    from gcsfs.core import GCSFileSystem
 
-        class ByobGCSFileSystem(GCSFileSystem):  # type: ignore[misc]
-            async def _pipe_file(self, path: str, data: bytes, *args: Any, **kwargs: Any) -> None:
-                await super()._pipe_file(path, data, *args, **kwargs)
-
-        _CLASS = ByobGCSFileSystem
-    return _CLASS
+    return GCSFileSystem
 
 
 class HttpStatusError(Exception):
