@@ -83,7 +83,9 @@ def encryption_config(kms_key_arn: str | None) -> dict[str, Any]:
     """Default encryption: SSE-KMS with the key, or SSE-S3 (``AES256``) without one."""
     if kms_key_arn:
         default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_arn}
-        return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]}
+        return {
+            "Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]
+        }
     return {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
 
 
@@ -239,7 +241,10 @@ def missing_grants(policy: Mapping[str, Any], bucket: str, principal: str) -> li
         target = f"{arn}/*" if action in object_actions else arn
         needed = action.rstrip("*") if action.endswith("*") else action
         granted = any(
-            any(_action_covers(p, action) or _action_covers(p, needed) for p in _as_set(s.get("Action")))
+            any(
+                _action_covers(p, action) or _action_covers(p, needed)
+                for p in _as_set(s.get("Action"))
+            )
             and any(_action_covers(r, target) for r in _as_set(s.get("Resource")))
             for s in allows
         )

@@ -143,8 +143,19 @@ def _client(conn: Connection, service: str) -> Any:
     import botocore.session
 
     session = botocore.session.Session()
+    kwargs = conn.client_kwargs()
     config = conn.botocore_config() if service == "s3" else None
-    return session.create_client(service, config=config, **conn.client_kwargs())
+    if service != "s3" and conn.endpoint_url and _is_aws_host(conn.endpoint_url):
+        # A regional S3 endpoint names S3 alone: KMS and STS use their own AWS endpoints.
+        del kwargs["endpoint_url"]
+    return session.create_client(service, config=config, **kwargs)
+
+
+def _is_aws_host(endpoint_url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(endpoint_url).hostname or "").lower()
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def client(store: Store, service: str = "s3") -> Any:
