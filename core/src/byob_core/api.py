@@ -40,7 +40,7 @@ from byob_core.stores import Store
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-    from byob_core.gc import GcOptions, GcReport
+    from byob_core.gc import GcOptions, GcReport, LiveSet
 
 log = structlog.get_logger("byob")
 
@@ -484,7 +484,7 @@ class Byob:
 
     # -- garbage collection ---------------------------------------------------------------
     def gc(
-        self, live: Iterable[str], *, team: str | None = None, options: GcOptions | None = None, **kw: Any
+        self, live: Iterable[str] | LiveSet, *, team: str | None = None, options: GcOptions | None = None, **kw: Any
     ) -> GcReport:
         """Collect garbage in `team`'s store: delete what `live` does not name (see `byob_core.gc`)."""
         from byob_core import gc

@@ -55,10 +55,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="configuration file (default: $BYOB_CONFIG)")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
-    scoped = argparse.ArgumentParser(add_help=False)
+    scoped = Parser(add_help=False)
     scoped.add_argument("--team", metavar="TEAM", help="the team whose store is meant (default: the instance store)")
 
     parser = Parser(

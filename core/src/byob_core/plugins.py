@@ -173,7 +173,8 @@ class PluginHost:
         for impl in self.pm.hook.byob_providers.get_hookimpls():
             name = self.pm.get_name(impl.plugin) or "?"
             try:
-                specs = list(impl.function() or ())
+                declared: Any = impl.function()
+                specs = list(declared or ())
                 bad = [s for s in specs if not isinstance(s, ProviderSpec)]
                 if bad:
                     raise TypeError(f"declared {bad[0]!r}, not a ProviderSpec")
@@ -273,7 +274,8 @@ class PluginHost:
         findings: list[Finding] = []
         for impl in chosen:
             name = self.pm.get_name(impl.plugin) or "?"
-            for finding in impl.function(**{k: kwargs[k] for k in impl.argnames}) or ():
+            found: Any = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            for finding in found or ():
                 findings.append(finding if finding.provider else attrs.evolve(finding, provider=name))
         return findings
 

@@ -192,7 +192,7 @@ class ProviderContract:
         signed = provisioned.sign_parts(upload, list(zip([1, 2], md5s, strict=True)), team=TEAM)
         parts = []
         for number, (request, chunk) in enumerate(zip(signed, chunks, strict=True), start=1):
-            etag = _http(request.method, request.url, chunk, dict(request.headers), want="etag")
+            etag = str(_http(request.method, request.url, chunk, dict(request.headers), want="etag"))
             parts.append(CompletedPart(number=number, etag=etag))
         provisioned.complete_upload(upload, parts, team=TEAM)
         where, full = provisioned.locate(TEAM, "mp/object.bin")
@@ -250,7 +250,7 @@ def _http(method: str, url: str, body: bytes | None, headers: dict[str, str], wa
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - test URLs
-            data = response.read()
+            data: bytes = response.read()
             if want == "etag":
                 return str(response.headers.get("ETag") or response.headers.get("x-ms-request-id") or "")
             return data

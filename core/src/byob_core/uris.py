@@ -344,6 +344,13 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
+def _endpoint_query(store: Store) -> str:
+    """``?endpoint=...`` for a custom endpoint (or ``?tls=false`` without one), else ``""``."""
+    if store.endpoint:
+        return f"?endpoint={_q(store.endpoint_url or '')}"
+    return "" if store.tls else "?tls=false"
+
+
 def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the verb is the point
     """Format `store` as a connection string; `parse(format(s))` gives back an equal store.
 
@@ -354,18 +361,14 @@ def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the ve
         return "***" if redact and value else _q(value or "")
 
     creds = store.credentials
+    params: list[str] = []
     sub = "/" + quote(store.subpath, safe="/") if store.subpath else ""
     if store.provider == "file":
         query = f"?subpath={_q(store.subpath)}" if store.subpath else ""
         return f"file://{quote(store.bucket, safe='/~')}{query}"
     if store.provider == "azure":
         user = f":{secret(creds.account_key)}@" if creds.account_key else ""
-        params = []
-        if store.endpoint:
-            params.append(f"endpoint={_q(store.endpoint_url or '')}")
-        elif not store.tls:
-            params.append("tls=false")
-        query = "?" + "&".join(params) if params else ""
+        query = _endpoint_query(store)
         return f"az://{user}{store.account}/{store.container}{sub}{query}"
     if store.provider == "gcp":
         if store.service_account and creds.private_key:
@@ -374,18 +377,13 @@ def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the ve
             user = f"{_q(creds.access_key)}:{secret(creds.secret_key)}@"
         else:
             user = ""
-        params = []
-        if store.endpoint:
-            params.append(f"endpoint={_q(store.endpoint_url or '')}")
-        elif not store.tls:
-            params.append("tls=false")
-        query = "?" + "&".join(params) if params else ""
+        query = _endpoint_query(store)
         return f"gs://{user}{store.bucket}{sub}{query}"
     if store.provider in ("aws", "minio", "coreweave"):
         user = ""
         if creds.access_key or creds.secret_key:
             user = f"{_q(creds.access_key or '')}:{secret(creds.secret_key)}@"
-        params: list[str] = []
+        params = []
         if store.provider == "aws" and not store.endpoint:
             if store.region:
                 params.append(f"region={store.region}")
