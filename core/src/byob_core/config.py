@@ -37,26 +37,17 @@ import attrs
 
 from byob_core import keys, secrets, uris
 from byob_core.errors import ConfigError, UnsafeKeyError, UriError
-from byob_core.stores import CREDENTIAL_FIELDS, PROVIDERS, S3_PROVIDERS, Credentials, Store
+from byob_core.stores import (
+    CREDENTIAL_FIELDS,
+    PROVIDERS,
+    S3_PROVIDERS,
+    STORE_FIELDS,
+    Credentials,
+    Store,
+)
 
 DEPLOYMENTS = ("self-managed", "dedicated", "saas")
 CLOUDS = ("aws", "gcp", "azure")
-STORE_FIELDS = (
-    "scheme",
-    "provider",
-    "bucket",
-    "subpath",
-    "region",
-    "endpoint",
-    "tls",
-    "path_style",
-    "account",
-    "container",
-    "service_account",
-    "kms_key_arn",
-    "tenant_id",
-    "client_id",
-)
 #: The name that addresses the instance store where a team name is expected (byob://_instance/...).
 INSTANCE = "_instance"
 _TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")

@@ -13,6 +13,23 @@ from byob_core import secrets
 PROVIDERS = ("aws", "gcp", "azure", "minio", "coreweave", "file")
 #: Providers that speak the S3 API.
 S3_PROVIDERS = ("aws", "minio", "coreweave")
+#: The public fields of a store, as configuration tables and JSON name them.
+STORE_FIELDS = (
+    "scheme",
+    "provider",
+    "bucket",
+    "subpath",
+    "region",
+    "endpoint",
+    "tls",
+    "path_style",
+    "account",
+    "container",
+    "service_account",
+    "kms_key_arn",
+    "tenant_id",
+    "client_id",
+)
 #: Credential fields, as they are named in configuration tables.
 CREDENTIAL_FIELDS = (
     "access_key",
@@ -151,25 +168,7 @@ class Store:
 
     def to_dict(self) -> dict[str, Any]:
         """The store under its public field names, plus `has_credentials`; no secrets."""
-        data: dict[str, Any] = {
-            name: getattr(self, name)
-            for name in (
-                "scheme",
-                "provider",
-                "bucket",
-                "subpath",
-                "region",
-                "endpoint",
-                "tls",
-                "path_style",
-                "account",
-                "container",
-                "service_account",
-                "kms_key_arn",
-                "tenant_id",
-                "client_id",
-            )
-        }
+        data: dict[str, Any] = {name: getattr(self, name) for name in STORE_FIELDS}
         data["has_credentials"] = bool(self.credentials)
         data["credential_fields"] = list(self.credentials.set_fields())
         return data

@@ -256,6 +256,17 @@ def _parse_s3(
     )
 
 
+def _endpoint_option(options: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The ``endpoint=`` parameter as (host[/path], tls): a URL's scheme sets TLS, which a
+    ``tls=`` parameter overrides; without an endpoint, TLS is on unless ``tls=false``."""
+    endpoint = options.get("endpoint")
+    tls = True
+    if endpoint and "://" in endpoint:
+        proto, endpoint = endpoint.split("://", 1)
+        tls = proto.lower() == "https"
+    return (endpoint.rstrip("/") if endpoint else None), _bool(options, "tls", tls)
+
+
 def _parse_az(user: str, secret: str, rest: str, options: dict[str, str]) -> Store:
     if user:
         raise UriError(
@@ -269,11 +280,7 @@ def _parse_az(user: str, secret: str, rest: str, options: dict[str, str]) -> Sto
             hint=f"write az://:<key>@{account}/<container>",
         )
     container = segments[0]
-    endpoint = options.get("endpoint")
-    tls = True
-    if endpoint and "://" in endpoint:
-        proto, endpoint = endpoint.split("://", 1)
-        tls = proto.lower() == "https"
+    endpoint, tls = _endpoint_option(options)
     return Store(
         scheme="az",
         provider="azure",
@@ -281,8 +288,8 @@ def _parse_az(user: str, secret: str, rest: str, options: dict[str, str]) -> Sto
         container=container,
         account=account,
         subpath=_subpath_of(segments[1:], "az"),
-        endpoint=endpoint.rstrip("/") if endpoint else None,
-        tls=_bool(options, "tls", tls),
+        endpoint=endpoint,
+        tls=tls,
         credentials=Credentials(account_key=secret or None),
     )
 
@@ -301,19 +308,15 @@ def _parse_gs(user: str, secret: str, rest: str, options: dict[str, str]) -> Sto
         creds = Credentials(private_key=secret)
     elif user:
         creds = Credentials(access_key=user, secret_key=secret)
-    endpoint = options.get("endpoint")
-    tls = True
-    if endpoint and "://" in endpoint:
-        proto, endpoint = endpoint.split("://", 1)
-        tls = proto.lower() == "https"
+    endpoint, tls = _endpoint_option(options)
     return Store(
         scheme="gs",
         provider="gcp",
         bucket=bucket,
         subpath=_subpath_of(segments, "gs"),
         service_account=service_account,
-        endpoint=endpoint.rstrip("/") if endpoint else None,
-        tls=_bool(options, "tls", tls),
+        endpoint=endpoint,
+        tls=tls,
         credentials=creds,
     )
 
