@@ -325,3 +325,34 @@ class TestSecrets:
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == ""
+
+
+class TestQuoting:
+    @settings(max_examples=500, deadline=None)
+    @given(text=st.text())
+    def test_path_and_query_quoting_match_urllib(self, text):
+        from urllib.parse import quote
+
+        from byob_aws.sigv4 import _q, quote_path
+
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return  # lone surrogates cannot be keys
+        assert quote_path(text) == quote(text, safe="/~")
+        assert _q(text) == quote(text, safe="-_.~")
+
+    def test_presign_many_gives_the_urls_of_sign(self):
+        presigner = Presigner(
+            access_key=AK,
+            secret_key=SK,
+            region="us-east-1",
+            endpoint=S3Endpoint.for_bucket("acme-ml", "us-east-1"),
+        )
+        keys_ = ["a", "b c", "ü/+"]
+        urls = presigner.presign_many("GET", keys_, expires=dt.timedelta(hours=1), at=AT)
+        expected = [
+            presigner.sign(SignRequest(key=k, at=AT, expires=dt.timedelta(hours=1))).url
+            for k in keys_
+        ]
+        assert urls == expected

@@ -197,8 +197,26 @@ def _presigner(
     )
 
 
+_PRESIGNERS: dict[tuple[Any, ...], Presigner] = {}
+
+
 def presigner(store: Store, user_param: str = "X-User") -> Presigner:
     """The store's pre-signer, built once per store and credentials."""
+    creds = store.credentials
+    if creds.access_key and creds.secret_key:
+        # The fast path of byob_sign: one dict lookup when the store carries its keys.
+        # (Store equality ignores credentials, so they are part of the cache key.)
+        cache_key = (store, creds.access_key, creds.secret_key, creds.session_token, user_param)
+        found = _PRESIGNERS.get(cache_key)
+        if found is None:
+            if len(_PRESIGNERS) > 256:
+                _PRESIGNERS.clear()
+            found = _PRESIGNERS[cache_key] = _build_presigner(store, user_param)
+        return found
+    return _build_presigner(store, user_param)
+
+
+def _build_presigner(store: Store, user_param: str) -> Presigner:
     conn = Connection.of(store)
     access_key, secret_key, token = frozen_credentials(conn)
     return _presigner(conn, access_key, secret_key, token, user_param)

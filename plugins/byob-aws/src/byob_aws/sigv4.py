@@ -43,9 +43,32 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# Percent-encoding as urllib's quote() does it, but touching only the characters that need
+# it: most keys are plain ASCII, and a regex substitution with a per-character cache is
+# several times faster than quote() on them (the differential tests hold it to botocore).
+_UNSAFE_QUERY = re.compile(r"[^A-Za-z0-9\-_.~]")
+_UNSAFE_PATH = re.compile(r"[^A-Za-z0-9\-_.~/]")
+_ESCAPES: dict[str, str] = {}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    escaped = _ESCAPES.get(char)
+    if escaped is None:
+        escaped = "".join(f"%{b:02X}" for b in char.encode())
+        if len(_ESCAPES) < 4096:
+            _ESCAPES[char] = escaped
+    return escaped
+
+
 def _q(text: str) -> str:
-    # quote() caches a quoter per safe set, so passing the constant keeps it precomputed.
-    return quote(text, safe=QUERY_SAFE)
+    """Percent-encode a query name or value (botocore's ``percent_encode``)."""
+    return _UNSAFE_QUERY.sub(_escape, text)
+
+
+def quote_path(key: str) -> str:
+    """Percent-encode an object key for the URL path, keeping ``/`` (``quote(key, safe="/~")``)."""
+    return _UNSAFE_PATH.sub(_escape, key)
 
 
 def ambient_region() -> str:
@@ -266,7 +289,7 @@ class Presigner:
             signed = "host"
             canonical_headers = f"host:{self._endpoint.host}\n"
         auth_query, auth_canonical, scope, stamp = self._auth(at, expires, signed)
-        path = quote(key, safe=PATH_SAFE)
+        path = quote_path(key)
         if params:
             encoded = [f"{_q(k)}={_q(v)}" for k, v in params]
             query = "&".join(encoded) + "&" + auth_query
@@ -300,45 +323,61 @@ class Presigner:
         """
         out: list[SignedRequest] = []
         append = out.append
+        presign = self.presign
         now: dt.datetime | None = None
+        # Requests of one batch mostly share their time and lifetime: compute each pair once.
+        lifetimes: dict[tuple[dt.datetime, dt.timedelta | None, str], tuple[int, dt.datetime]] = {}
         for request in requests:
             at = request.at
             if at is None:
                 at = now = now or utcnow()
-            lifetime = request.expires or DEFAULT_EXPIRES[request.method]
-            expires = int(lifetime.total_seconds())
+            method = request.method
+            timing = lifetimes.get((at, request.expires, method))
+            if timing is None:
+                lifetime = request.expires or DEFAULT_EXPIRES[method]
+                seconds = int(lifetime.total_seconds())
+                timing = (seconds, at + dt.timedelta(seconds=seconds))
+                lifetimes[(at, request.expires, method)] = timing
+            expires, expires_at = timing
             params: list[tuple[str, str]] = []
             if request.version_id is not None:
                 params.append(("versionId", request.version_id))
-            for name, value in request.response_headers.items():
-                lowered = name.lower()
-                params.append(
-                    (lowered if lowered.startswith("response-") else "response-" + lowered, value)
-                )
-            params.extend(request.params.items())
+            if request.response_headers:
+                for name, value in request.response_headers.items():
+                    lowered = name.lower()
+                    if not lowered.startswith("response-"):
+                        lowered = "response-" + lowered
+                    params.append((lowered, value))
+            if request.params:
+                params.extend(request.params.items())
             if request.user is not None:
                 params.append((self._user_param, request.user))
             headers: dict[str, str] = {}
-            if request.method == "PUT":
+            if method == "PUT":
                 if request.content_md5:
                     headers["Content-MD5"] = request.content_md5
                 if request.content_type:
                     headers["Content-Type"] = request.content_type
-            url = self.presign(
-                request.method,
-                request.key,
-                at=at,
-                expires=expires,
-                params=params,
-                headers=headers,
+            url = presign(
+                method, request.key, at=at, expires=expires, params=params, headers=headers
             )
             append(
                 SignedRequest(
-                    method=request.method,
-                    url=url,
-                    headers=headers,
-                    expires_at=at + dt.timedelta(seconds=expires),
-                    key=request.key,
+                    method=method, url=url, headers=headers, expires_at=expires_at, key=request.key
                 )
             )
         return out
+
+    def presign_many(
+        self,
+        method: str,
+        keys: Iterable[str],
+        *,
+        expires: dt.timedelta,
+        at: dt.datetime | None = None,
+    ) -> list[str]:
+        """Plain URLs of one method for many keys: the bare primitive, no request objects."""
+        when = at or utcnow()
+        seconds = int(expires.total_seconds())
+        presign = self.presign
+        return [presign(method, key, at=when, expires=seconds) for key in keys]
