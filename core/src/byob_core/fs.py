@@ -856,6 +856,13 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         place.fs.rmdir(fpath)
 
     # -- bulk operations: concurrent on the loop for async providers --------------------
+    def _bulk(self, probe: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Run bulk operation `name` concurrently on the loop when the provider of `probe`
+        is async (fsspec's ``_<name>``), else through fsspec's sequential version."""
+        if self._provider_is_async(probe):
+            return sync(self.loop, getattr(self, "_" + name), *args, **kwargs)
+        return getattr(AbstractFileSystem, name)(self, *args, **kwargs)
+
     @_translated
     def copy(
         self,
@@ -866,19 +873,15 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         on_error: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        if self._provider_is_async(path1):
-            return sync(
-                self.loop,
-                self._copy,
-                path1,
-                path2,
-                recursive=recursive,
-                maxdepth=maxdepth,
-                on_error=on_error,
-                **kwargs,
-            )
-        return AbstractFileSystem.copy(
-            self, path1, path2, recursive=recursive, maxdepth=maxdepth, on_error=on_error, **kwargs
+        return self._bulk(
+            path1,
+            "copy",
+            path1,
+            path2,
+            recursive=recursive,
+            maxdepth=maxdepth,
+            on_error=on_error,
+            **kwargs,
         )
 
     @_translated
@@ -891,19 +894,15 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         maxdepth: int | None = None,
         **kwargs: Any,
     ) -> Any:
-        if self._provider_is_async(rpath):
-            return sync(
-                self.loop,
-                self._get,
-                rpath,
-                lpath,
-                recursive=recursive,
-                callback=callback,
-                maxdepth=maxdepth,
-                **kwargs,
-            )
-        return AbstractFileSystem.get(
-            self, rpath, lpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs
+        return self._bulk(
+            rpath,
+            "get",
+            rpath,
+            lpath,
+            recursive=recursive,
+            callback=callback,
+            maxdepth=maxdepth,
+            **kwargs,
         )
 
     @_translated
@@ -916,36 +915,26 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         maxdepth: int | None = None,
         **kwargs: Any,
     ) -> Any:
-        if self._provider_is_async(rpath):
-            return sync(
-                self.loop,
-                self._put,
-                lpath,
-                rpath,
-                recursive=recursive,
-                callback=callback,
-                maxdepth=maxdepth,
-                **kwargs,
-            )
-        return AbstractFileSystem.put(
-            self, lpath, rpath, recursive=recursive, callback=callback, maxdepth=maxdepth, **kwargs
+        return self._bulk(
+            rpath,
+            "put",
+            lpath,
+            rpath,
+            recursive=recursive,
+            callback=callback,
+            maxdepth=maxdepth,
+            **kwargs,
         )
 
     @_translated
     def cat(
         self, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any
     ) -> Any:
-        if self._provider_is_async(path):
-            return sync(
-                self.loop, self._cat, path, recursive=recursive, on_error=on_error, **kwargs
-            )
-        return AbstractFileSystem.cat(self, path, recursive=recursive, on_error=on_error, **kwargs)
+        return self._bulk(path, "cat", path, recursive=recursive, on_error=on_error, **kwargs)
 
     @_translated
     def pipe(self, path: Any, value: Any = None, **kwargs: Any) -> Any:
-        if self._provider_is_async(path):
-            return sync(self.loop, self._pipe, path, value, **kwargs)
-        return AbstractFileSystem.pipe(self, path, value, **kwargs)
+        return self._bulk(path, "pipe", path, value, **kwargs)
 
     def invalidate_cache(self, path: str | None = None) -> None:
         """Forget the provider's cached listings (s3fs keeps some) for `path`, or for everything."""
