@@ -168,10 +168,9 @@ def frozen_credentials(conn: Connection) -> tuple[str, str, str | None]:
     if conn.explicit_credentials:
         assert conn.access_key is not None and conn.secret_key is not None
         return conn.access_key, conn.secret_key, conn.session_token
-    import botocore.session
-
-    credentials = botocore.session.Session().get_credentials()
+    credentials = _chain_credentials()
     if credentials is None:
+        _chain_credentials.cache_clear()  # look again next time: the environment may change
         raise StoreAccessError(
             "no AWS credentials: the store carries none and the AWS chain found none",
             hint="put access keys in the store, or set AWS_PROFILE / AWS_ACCESS_KEY_ID, "
@@ -179,6 +178,14 @@ def frozen_credentials(conn: Connection) -> tuple[str, str, str | None]:
         )
     frozen = credentials.get_frozen_credentials()
     return frozen.access_key, frozen.secret_key, frozen.token
+
+
+@functools.lru_cache(maxsize=1)
+def _chain_credentials() -> Any:
+    """The AWS chain's credentials object, found once; it refreshes temporary ones itself."""
+    import botocore.session
+
+    return botocore.session.Session().get_credentials()
 
 
 @functools.lru_cache(maxsize=256)
