@@ -154,3 +154,52 @@ class TestApply:
         text = json.dumps(provision(store, apply=True).to_dict())
         for secret in store.credentials.secret_values:
             assert secret not in text
+
+
+class TestConfiguredKey:
+    def test_a_configured_key_gets_the_key_policy_and_is_used(self, store):
+        kms = s3.client(store, "kms")
+        arn = kms.create_key(KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["Arn"]
+        keyed = attrs.evolve(store, kms_key_arn=arn)
+        plan = by_name(provision(keyed, apply=False))
+        assert plan["kms-key"].action is Action.UPDATE
+        assert plan["encryption"].desired["Rules"][0]["ApplyServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms",
+            "KMSMasterKeyID": arn,
+        }
+        provision(keyed, apply=True)
+        assert not provision(keyed, apply=False).has_changes
+        policy = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
+        external = next(s for s in policy["Statement"] if s.get("Sid") == "External")
+        assert external["Principal"] == {"AWS": PRINCIPAL}
+        assert sorted(external["Action"]) == sorted(docs.KMS_EXTERNAL_ACTIONS)
+
+    def test_a_missing_configured_key_is_manual(self, store):
+        arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+        plan = by_name(provision(attrs.evolve(store, kms_key_arn=arn), apply=False))
+        assert plan["kms-key"].action is Action.MANUAL
+
+
+class TestUnsupportedApis:
+    def test_a_server_without_cors_gets_a_manual_change_not_a_crash(self, store):
+        # moto has every API; an S3-compatible server answering NotImplemented is simulated.
+        from unittest import mock
+
+        from botocore.exceptions import ClientError
+
+        provision(store, apply=True)
+        client = s3.client(store)
+        refusal = ClientError(
+            {
+                "Error": {
+                    "Code": "NotImplemented",
+                    "Message": "A header you provided implies functionality that is not implemented",
+                }
+            },
+            "GetBucketCors",
+        )
+        with mock.patch.object(client, "get_bucket_cors", side_effect=refusal):
+            plan = by_name(provision(store, apply=True))
+        assert plan["cors"].action is Action.MANUAL
+        assert "does not support" in plan["cors"].summary
+        assert plan["lifecycle"].action is Action.NONE  # the steps after it still ran

@@ -202,3 +202,21 @@ class TestPolicy:
     def test_without_a_principal_it_warns(self, store):
         found, _ = validate(provisioned(store), principal=None)
         assert found["aws.policy"].status is Status.WARN
+
+
+class TestUnsupportedApis:
+    def test_a_missing_api_is_a_warning_not_a_crash(self, store):
+        # An S3-compatible server answering NotImplemented is simulated on moto's client.
+        from unittest import mock
+
+        from botocore.exceptions import ClientError
+
+        provisioned(store)
+        refusal = ClientError(
+            {"Error": {"Code": "NotImplemented", "Message": "no"}}, "GetBucketCors"
+        )
+        with mock.patch.object(s3.client(store), "get_bucket_cors", side_effect=refusal):
+            found, _ = validate(store)
+        assert found["aws.cors"].status is Status.WARN
+        assert found["aws.cors"].hint
+        assert found["aws.lifecycle"].status is Status.PASS

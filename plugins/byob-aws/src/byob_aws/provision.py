@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from byob_core.plans import Action, Change, Plan
 
 from byob_aws import documents as docs
-from byob_aws.s3 import ACCESS_CODES, client, error_code, error_message, translate
+from byob_aws.s3 import (
+    ACCESS_CODES,
+    UNSUPPORTED_CODES,
+    client,
+    error_code,
+    error_message,
+    translate,
+)
 from byob_aws.sigv4 import ambient_region
 
 if TYPE_CHECKING:
@@ -86,7 +93,21 @@ class Provisioner:
     def run(self) -> Plan:
         changes: list[Change] = []
         for step in self.steps():
-            changes.extend(step())
+            try:
+                changes.extend(step())
+            except Exception as exc:
+                cause = exc.__cause__ or exc
+                if error_code(cause) not in UNSUPPORTED_CODES:
+                    raise
+                # An S3-compatible server without this API: say so, and go on with the rest.
+                changes.append(
+                    Change(
+                        name=step.__name__.replace("_step", "").replace("_", "-"),
+                        action=Action.MANUAL,
+                        summary=f"the server does not support this setting ({error_message(cause)})",
+                        steps=["configure it on the server side, if the server has an equivalent"],
+                    )
+                )
         return Plan(store=self.store, changes=changes, applied=self.context.apply)
 
     # -- helpers ------------------------------------------------------------------------

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from byob_core.provider import ProviderSpec, ProvisionContext, ValidateContext
     from fsspec import AbstractFileSystem
 
+    from byob_aws.provision import Provisioner
+    from byob_aws.validate import Validator
+
 #: S3's page size for listings and its most keys per DeleteObjects call.
 PAGE_SIZE = 1000
 DELETE_BATCH = 1000
@@ -49,6 +52,8 @@ ACCESS_CODES = frozenset(
         "403",
     }
 )
+#: Error codes of S3-compatible servers that lack an API (MinIO answers bucket CORS so).
+UNSUPPORTED_CODES = frozenset({"NotImplemented", "XNotImplemented", "501"})
 
 
 def error_code(exc: BaseException) -> str:
@@ -532,6 +537,9 @@ class S3Provider:
 
     #: Whether the service has AWS KMS (keys by ARN) for default encryption.
     has_kms: bool = True
+    #: The classes that run `provision` and `validate`; subclass them to change a step.
+    provisioner_class: type[Provisioner] | None = None
+    validator_class: type[Validator] | None = None
 
     def __init__(self, spec: ProviderSpec, *, check_prefix: str | None = None) -> None:
         self.spec = spec
@@ -555,9 +563,9 @@ class S3Provider:
     def provision(self, store: Store, context: ProvisionContext) -> Plan:
         from byob_aws.provision import Provisioner
 
-        return Provisioner(self, store, context).run()
+        return (self.provisioner_class or Provisioner)(self, store, context).run()
 
     def validate(self, store: Store, context: ValidateContext) -> list[Finding]:
         from byob_aws.validate import Validator
 
-        return Validator(self, store, context).run()
+        return (self.validator_class or Validator)(self, store, context).run()

@@ -21,7 +21,15 @@ from byob_core.signing import SignRequest, utcnow
 
 from byob_aws import documents as docs
 from byob_aws.provision import same_key, setting
-from byob_aws.s3 import ACCESS_CODES, Connection, client, error_code, error_message, presigner
+from byob_aws.s3 import (
+    ACCESS_CODES,
+    UNSUPPORTED_CODES,
+    Connection,
+    client,
+    error_code,
+    error_message,
+    presigner,
+)
 from byob_aws.sigv4 import PATH_SAFE, S3Endpoint, ambient_region
 
 if TYPE_CHECKING:
@@ -87,6 +95,15 @@ class Validator:
                 finding = Finding.skipped(check_id, str(skip))
             except Exception as exc:
                 code = error_code(exc)
+                if code in UNSUPPORTED_CODES:
+                    findings.append(
+                        Finding.warned(
+                            check_id,
+                            f"the server does not support this check ({error_message(exc)})",
+                            hint="configure the equivalent setting on the server side",
+                        )
+                    )
+                    continue
                 hint = (
                     "grant these credentials the permission to read this setting"
                     if code in ACCESS_CODES
