@@ -326,6 +326,25 @@ class TestSecrets:
         )
         assert out.stdout.strip() == ""
 
+    def test_the_sign_hook_does_not_import_botocore(self):
+        code = (
+            "import sys, datetime as dt\n"
+            "from byob_aws import plugin\n"
+            "from byob_core.signing import SignRequest\n"
+            "from byob_core.stores import Credentials, Store\n"
+            "store = Store(provider='aws', bucket='x-y-z', region='us-west-2',"
+            " credentials=Credentials(access_key='a', secret_key='b'))\n"
+            "(s,) = plugin.byob_sign(store=store, requests=[SignRequest(key='k',"
+            " expires=dt.timedelta(seconds=5))])\n"
+            "assert s.url.startswith('https://x-y-z.s3.us-west-2.amazonaws.com/k?'), s.url\n"
+            "bad = [m for m in ('botocore', 'boto3', 's3fs', 'aiobotocore') if m in sys.modules]\n"
+            "print(','.join(bad))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == ""
+
 
 class TestQuoting:
     @settings(max_examples=500, deadline=None)

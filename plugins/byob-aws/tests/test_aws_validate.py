@@ -220,3 +220,14 @@ class TestUnsupportedApis:
         assert found["aws.cors"].status is Status.WARN
         assert found["aws.cors"].hint
         assert found["aws.lifecycle"].status is Status.PASS
+
+
+class TestSecrets:
+    def test_findings_carry_no_secret(self, store):
+        import json as json_
+
+        _, findings = validate(provisioned(store))
+        text = json_.dumps([f.to_dict() for f in findings], default=str)
+        for secret in store.credentials.secret_values:
+            assert secret not in text
+        assert store.credentials.access_key not in text
