@@ -162,6 +162,11 @@ def _canonical_host(scheme: str, netloc: str) -> str:
     return netloc.lower() if not sep or "]" in port else f"{host.lower()}:{port}"
 
 
+#: Per (time, lifetime, signed headers): the auth query of the URL, its sorted canonical
+#: pairs and their join, the string-to-sign's first three lines, and the signing key.
+_Auth = tuple[str, list[str], str, str, bytes]
+
+
 def _header_value(value: str) -> str:
     return " ".join(value.split())
 
@@ -210,7 +215,7 @@ class Presigner:
         self._endpoint = endpoint
         self._user_param = user_param
         self._key_cache: dict[str, bytes] = {}
-        self._auth_cache: dict[tuple[dt.datetime, int, str], tuple[str, list[str], str, str]] = {}
+        self._auth_cache: dict[tuple[dt.datetime, int, str], _Auth] = {}
 
     def __repr__(self) -> str:
         return f"Presigner(endpoint={self._endpoint.base!r}, region={self._region!r})"
@@ -236,8 +241,8 @@ class Presigner:
             self._key_cache[date] = key
         return key
 
-    def _auth(self, at: dt.datetime, expires: int, signed: str) -> tuple[str, list[str], str, str]:
-        """URL query of the auth parameters, their sorted canonical pairs, scope, timestamp."""
+    def _auth(self, at: dt.datetime, expires: int, signed: str) -> _Auth:
+        """What every URL signed at `at` for `expires` seconds shares (see `_Auth`)."""
         cache_key = (at, expires, signed)
         hit = self._auth_cache.get(cache_key)
         if hit is not None:
@@ -260,7 +265,13 @@ class Presigner:
         canonical = sorted(f"{k}={v}" for k, v in pairs)
         if len(self._auth_cache) > 64:
             self._auth_cache.clear()
-        entry = (query, canonical, scope, stamp)
+        entry = (
+            query,
+            canonical,
+            "&".join(canonical),
+            f"{ALGORITHM}\n{stamp}\n{scope}\n",
+            self.signing_key(date),
+        )
         self._auth_cache[cache_key] = entry
         return entry
 
@@ -288,7 +299,9 @@ class Presigner:
         else:
             signed = "host"
             canonical_headers = f"host:{self._endpoint.host}\n"
-        auth_query, auth_canonical, scope, stamp = self._auth(at, expires, signed)
+        auth_query, auth_canonical, auth_joined, sts_prefix, signing_key = self._auth(
+            at, expires, signed
+        )
         path = quote_path(key)
         if params:
             encoded = [f"{_q(k)}={_q(v)}" for k, v in params]
@@ -296,16 +309,13 @@ class Presigner:
             canonical_query = "&".join(sorted(auth_canonical + encoded))
         else:
             query = auth_query
-            canonical_query = "&".join(auth_canonical)
+            canonical_query = auth_joined
         canonical_request = (
             f"{method}\n{self._endpoint.path_prefix}{path}\n{canonical_query}\n"
             f"{canonical_headers}\n{signed}\n{UNSIGNED_PAYLOAD}"
         )
-        to_sign = (
-            f"{ALGORITHM}\n{stamp}\n{scope}\n"
-            + hashlib.sha256(canonical_request.encode()).hexdigest()
-        )
-        signature = hmac.digest(self.signing_key(stamp[:8]), to_sign.encode(), "sha256").hex()
+        to_sign = sts_prefix + hashlib.sha256(canonical_request.encode()).hexdigest()
+        signature = hmac.digest(signing_key, to_sign.encode(), "sha256").hex()
         return f"{self._endpoint.base}{path}?{query}&X-Amz-Signature={signature}"
 
     def sign(self, request: SignRequest) -> SignedRequest:
