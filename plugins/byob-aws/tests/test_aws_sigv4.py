@@ -375,3 +375,22 @@ class TestQuoting:
             for k in keys_
         ]
         assert urls == expected
+
+
+class TestClock:
+    def test_without_a_time_the_url_date_and_expiry_agree(self):
+        from urllib.parse import parse_qs, urlsplit
+
+        presigner = Presigner(
+            access_key=AK,
+            secret_key=SK,
+            region="us-east-1",
+            endpoint=S3Endpoint.for_bucket("acme-ml", "us-east-1"),
+        )
+        signed = presigner.sign(SignRequest(key="k", expires=dt.timedelta(seconds=90)))
+        query = parse_qs(urlsplit(signed.url).query)
+        stamp = dt.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=dt.UTC
+        )
+        assert query["X-Amz-Expires"] == ["90"]
+        assert signed.expires_at == stamp + dt.timedelta(seconds=90)

@@ -25,12 +25,14 @@ import hmac
 import ipaddress
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import attrs
 from byob_core.errors import SigningError
-from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest, utcnow
+from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -69,6 +71,18 @@ def _q(text: str) -> str:
 def quote_path(key: str) -> str:
     """Percent-encode an object key for the URL path, keeping ``/`` (``quote(key, safe="/~")``)."""
     return _UNSAFE_PATH.sub(_escape, key)
+
+
+_clock: list[Any] = [None, None]
+
+
+def _now() -> dt.datetime:
+    """The current UTC time to the second (what `utcnow` gives), built once per second."""
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock[0] = second
+        _clock[1] = dt.datetime.fromtimestamp(second, dt.UTC)
+    return _clock[1]  # type: ignore[no-any-return]
 
 
 def ambient_region() -> str:
@@ -340,7 +354,7 @@ class Presigner:
         for request in requests:
             at = request.at
             if at is None:
-                at = now = now or utcnow()
+                at = now = now or _now()
             method = request.method
             timing = lifetimes.get((at, request.expires, method))
             if timing is None:
@@ -387,7 +401,7 @@ class Presigner:
         at: dt.datetime | None = None,
     ) -> list[str]:
         """Plain URLs of one method for many keys: the bare primitive, no request objects."""
-        when = at or utcnow()
+        when = at or _now()
         seconds = int(expires.total_seconds())
         presign = self.presign
         return [presign(method, key, at=when, expires=seconds) for key in keys]
