@@ -49,6 +49,51 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
+def settings_of(store: Store, context: Any = None) -> dict[str, Any]:
+    """Provider options: the store's, overridden by the context's settings that are set."""
+    merged = dict(store.options)
+    if context is not None:
+        merged.update({k: v for k, v in context.settings.items() if v is not None})
+    return merged
+
+
+def int_setting(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def desired_lifecycle(store: Store, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """byob's lifecycle rule for the store's prefix, with the configured numbers of days."""
+    return docs.lifecycle_rule(
+        docs.lifecycle_rule_id(store.subpath),
+        store.prefix,
+        noncurrent_days=int_setting(settings, "noncurrent_days", docs.DEFAULT_NONCURRENT_DAYS),
+        abort_multipart_days=int_setting(
+            settings, "abort_multipart_days", docs.DEFAULT_ABORT_MULTIPART_DAYS
+        ),
+    )
+
+
+def kms_key_arn(store: Store, settings: Mapping[str, Any]) -> str | None:
+    """The KMS key the store names (its field, else the ``kms_key_arn`` setting)."""
+    return store.kms_key_arn or settings.get("kms_key_arn") or None
+
+
+def encryption_wanted(settings: Mapping[str, Any]) -> bool:
+    """False when the ``encryption`` setting turns default encryption off."""
+    value = settings.get("encryption")
+    return str(value).lower() not in ("none", "false", "off", "0") if value is not None else True
+
+
+def default_encryption(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``ApplyServerSideEncryptionByDefault`` of the first rule (None without one)."""
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault")
+        if default:
+            return dict(default)
+    return None
+
+
 class Provisioner:
     """One provisioning run (``plan`` or ``provision``) of one store."""
 
@@ -585,14 +630,7 @@ class Provisioner:
             "the lifecycle rules",
         )
         current = [] if got is _MISSING else list(got)
-        rule = docs.lifecycle_rule(
-            docs.lifecycle_rule_id(self.store.subpath),
-            self.store.prefix,
-            noncurrent_days=int(self.setting("noncurrent_days", docs.DEFAULT_NONCURRENT_DAYS)),
-            abort_multipart_days=int(
-                self.setting("abort_multipart_days", docs.DEFAULT_ABORT_MULTIPART_DAYS)
-            ),
-        )
+        rule = desired_lifecycle(self.store, settings_of(self.store, self.context))
         existing = next((r for r in current if r.get("ID") == rule["ID"]), None)
         needed = existing is None or not docs.rule_matches(existing, rule)
         desired = {"Rules": [r for r in current if r.get("ID") != rule["ID"]] + [rule]}

@@ -324,90 +324,41 @@ class Validator:
 
     # -- over plain HTTP --------------------------------------------------------------------
     def probe_key(self) -> str:
-        return keys.join(
-            self.store.subpath, f"{keys.RESERVED}/presign-{uuid.uuid4().hex}", allow_reserved=True
-        )
+        return probe_key(self.store, "presign")
 
     def presigned(self) -> Finding:
         if self.context.read_only:
             raise Skip("read-only validation: no pre-signed PUT")
-        key = self.probe_key()
-        body = b"byob pre-signed probe " + uuid.uuid4().hex.encode()
-        signer = presigner(self.store, self.provider.spec.user_param)
-        at = utcnow()
-        put, get = signer.sign_many(
-            [
-                SignRequest(key=key, method="PUT", at=at, content_type="application/octet-stream"),
-                SignRequest(key=key, at=at),
-            ]
+        failure = signed_round_trip(self.provider, self.store, self.s3)
+        if failure is None:
+            return Finding.passed("", "a pre-signed PUT then GET over plain HTTP worked")
+        method, message = failure
+        hint = (
+            "check the clock, the credentials' s3:PutObject permission and the bucket policy"
+            if method == "PUT"
+            else "check s3:GetObject and the KMS key policy (kms:Decrypt)"
         )
-        version = None
-        try:
-            status, headers, _ = http("PUT", put.url, body, dict(put.headers))
-            version = headers.get("x-amz-version-id")
-            if status != 200:
-                return Finding.failed(
-                    "",
-                    f"pre-signed PUT answered HTTP {status}",
-                    hint="check the clock, the credentials' s3:PutObject permission and the bucket policy",
-                )
-            status, _, data = http("GET", get.url)
-            if status != 200 or data != body:
-                return Finding.failed(
-                    "",
-                    f"pre-signed GET answered HTTP {status}"
-                    + (" with other content" if status == 200 else ""),
-                    hint="check s3:GetObject and the KMS key policy (kms:Decrypt)",
-                )
-        finally:
-            self._remove(key, version)
-        return Finding.passed("", "a pre-signed PUT then GET over plain HTTP worked")
+        return Finding.failed("", message, hint=hint)
 
     def _remove(self, key: str, version: str | None) -> None:
-        try:
-            if version and version != "null":
-                # Deleting the version itself leaves neither a marker nor an old version.
-                self.s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
-            else:
-                self.s3.delete_object(Bucket=self.bucket, Key=key)
-        except Exception:  # noqa: S110 - the check's own outcome matters more than the cleanup
-            pass
+        remove_probe(self.s3, self.bucket, key, version)
 
     def object_url(self, key: str) -> str:
-        conn = Connection.of(self.store)
-        endpoint = S3Endpoint.for_bucket(
-            self.bucket, conn.region, endpoint_url=conn.endpoint_url, path_style=conn.path_style
-        )
-        return endpoint.base + quote(key, safe=PATH_SAFE)
+        return object_url(self.store, key)
 
     def preflight(self) -> Finding:
-        url = self.object_url(self.probe_key())
-        status, headers, _ = http(
-            "OPTIONS",
-            url,
-            headers={
-                "Origin": PREFLIGHT_ORIGIN,
-                "Access-Control-Request-Method": "PUT",
-                "Access-Control-Request-Headers": "content-type,content-md5",
-            },
-        )
+        status, headers = preflight_request(self.store)
         allowed_origin = headers.get("access-control-allow-origin")
-        methods = {
-            m.strip().upper() for m in headers.get("access-control-allow-methods", "").split(",")
-        }
-        details = {
-            "status": status,
-            "allow_origin": allowed_origin,
-            "allow_methods": sorted(methods - {""}),
-        }
-        if status != 200 or allowed_origin not in ("*", PREFLIGHT_ORIGIN):
+        methods = allowed_methods(headers)
+        details = {"status": status, "allow_origin": allowed_origin, "allow_methods": methods}
+        if not preflight_allowed(status, headers):
             return Finding.failed(
                 "",
                 f"CORS preflight from {PREFLIGHT_ORIGIN} was refused (HTTP {status})",
                 hint="browsers cannot upload: set the CORS rules (run provision)",
                 **details,
             )
-        if methods - {""} and "PUT" not in methods:
+        if methods and "PUT" not in methods:
             return Finding.failed(
                 "",
                 "CORS preflight does not allow PUT",
@@ -415,6 +366,103 @@ class Validator:
                 **details,
             )
         return Finding.passed("", "CORS preflight for a PUT from any origin is allowed", **details)
+
+
+# -- the checks over plain HTTP, shared with the S3-compatible providers (byob-minio) ----------
+def probe_key(store: Store, name: str) -> str:
+    """A fresh key under the store's reserved prefix for a probe object."""
+    return keys.join(
+        store.subpath, f"{keys.RESERVED}/{name}-{uuid.uuid4().hex}", allow_reserved=True
+    )
+
+
+def remove_probe(s3: Any, bucket: str, key: str, version: str | None) -> None:
+    """Delete a probe; its version too, so a versioned bucket keeps neither marker nor version."""
+    try:
+        if version and version != "null":
+            s3.delete_object(Bucket=bucket, Key=key, VersionId=version)
+        else:
+            s3.delete_object(Bucket=bucket, Key=key)
+    except Exception:  # noqa: S110 - the check's own outcome matters more than the cleanup
+        pass
+
+
+def signed_round_trip(provider: S3Provider, store: Store, s3: Any) -> tuple[str, str] | None:
+    """A PUT then a GET of a probe through URLs of our own signer, over plain HTTP.
+
+    None when both worked and the bytes came back; else (the failing method, what went
+    wrong). The probe (and its version) is deleted either way through `s3`.
+    """
+    key = probe_key(store, "presign")
+    body = b"byob pre-signed probe " + uuid.uuid4().hex.encode()
+    signer = presigner(store, provider.spec.user_param)
+    at = utcnow()
+    put, get = signer.sign_many(
+        [
+            # moto (and some servers) store an empty object for urllib's form content type.
+            SignRequest(key=key, method="PUT", at=at, content_type="application/octet-stream"),
+            SignRequest(key=key, at=at),
+        ]
+    )
+    version = None
+    try:
+        try:
+            status, headers, _ = http("PUT", put.url, body, dict(put.headers))
+        except OSError as exc:
+            return "PUT", f"the pre-signed PUT failed: {type(exc).__name__}"
+        version = headers.get("x-amz-version-id")
+        if status >= 300:
+            return "PUT", f"pre-signed PUT answered HTTP {status}"
+        try:
+            status, _, data = http("GET", get.url, None, dict(get.headers))
+        except OSError as exc:
+            return "GET", f"the pre-signed GET failed: {type(exc).__name__}"
+        if status >= 300 or data != body:
+            return "GET", f"pre-signed GET answered HTTP {status}" + (
+                " with other content" if status < 300 else ""
+            )
+    finally:
+        remove_probe(s3, store.bucket, key, version)
+    return None
+
+
+def object_url(store: Store, key: str) -> str:
+    """The unsigned URL of `key` in the store's bucket (path-style or virtual-hosted)."""
+    conn = Connection.of(store)
+    endpoint = S3Endpoint.for_bucket(
+        store.bucket, conn.region, endpoint_url=conn.endpoint_url, path_style=conn.path_style
+    )
+    return endpoint.base + quote(key, safe=PATH_SAFE)
+
+
+def preflight_request(store: Store, origin: str = PREFLIGHT_ORIGIN) -> tuple[int, dict[str, str]]:
+    """The answer (status, lower-cased headers) to a browser's CORS preflight for a PUT.
+
+    Sent on a key that does not exist, as a browser does before its first upload.
+    """
+    url = object_url(store, probe_key(store, "preflight"))
+    status, headers, _ = http(
+        "OPTIONS",
+        url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type,content-md5",
+        },
+    )
+    return status, headers
+
+
+def allowed_methods(headers: dict[str, str]) -> list[str]:
+    methods = {
+        m.strip().upper() for m in headers.get("access-control-allow-methods", "").split(",")
+    }
+    return sorted(methods - {""})
+
+
+def preflight_allowed(status: int, headers: dict[str, str], origin: str = PREFLIGHT_ORIGIN) -> bool:
+    """Whether a preflight answer lets a browser at `origin` go on."""
+    return status < 300 and headers.get("access-control-allow-origin") in ("*", origin)
 
 
 def http(

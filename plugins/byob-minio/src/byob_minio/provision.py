@@ -9,11 +9,19 @@ principals in bucket policies) is a MANUAL change from the start.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 from byob_aws import documents
+from byob_aws.provision import (
+    default_encryption,
+    desired_lifecycle,
+    encryption_wanted,
+    int_setting,
+    kms_key_arn,
+    settings_of,
+)
 from byob_aws.s3 import client, error_code, translate
 from byob_core.plans import Action, Change, Plan
 
@@ -26,48 +34,6 @@ if TYPE_CHECKING:
     from byob_minio.provider import S3CompatibleProvider
 
 _MISSING_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
-
-
-def settings_of(store: Store, context: ProvisionContext | None = None) -> dict[str, Any]:
-    """Provider options: the store's, overridden by the provisioning context's."""
-    merged = dict(store.options)
-    if context is not None:
-        merged.update(context.settings)
-    return merged
-
-
-def int_setting(settings: Mapping[str, Any], name: str, default: int) -> int:
-    value = settings.get(name)
-    return default if value in (None, "") else int(value)
-
-
-def desired_lifecycle(store: Store, settings: Mapping[str, Any]) -> dict[str, Any]:
-    return documents.lifecycle_rule(
-        documents.lifecycle_rule_id(store.subpath),
-        store.prefix,
-        noncurrent_days=int_setting(settings, "noncurrent_days", documents.DEFAULT_NONCURRENT_DAYS),
-        abort_multipart_days=int_setting(
-            settings, "abort_multipart_days", documents.DEFAULT_ABORT_MULTIPART_DAYS
-        ),
-    )
-
-
-def kms_key_arn(store: Store, settings: Mapping[str, Any]) -> str | None:
-    return store.kms_key_arn or settings.get("kms_key_arn") or None
-
-
-def encryption_wanted(settings: Mapping[str, Any]) -> bool:
-    value = settings.get("encryption")
-    return str(value).lower() not in ("none", "false", "off", "0") if value is not None else True
-
-
-def default_encryption(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The ``ApplyServerSideEncryptionByDefault`` of the first rule (None without one)."""
-    for rule in rules:
-        default = rule.get("ApplyServerSideEncryptionByDefault")
-        if default:
-            return dict(default)
-    return None
 
 
 class Provisioner:

@@ -9,40 +9,29 @@ AWS KMS key ARN is a WARN pointing at KES.
 
 from __future__ import annotations
 
-import datetime as dt
-import urllib.error
-import urllib.parse
-import urllib.request
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from byob_aws import documents
-from byob_aws.s3 import client, error_code, error_message, presigner
-from byob_aws.sigv4 import S3Endpoint
-from byob_core import keys
-from byob_core.errors import ByobError
-from byob_core.findings import Finding, Status
-from byob_core.signing import SignRequest
-
-from byob_minio import quirks
-from byob_minio.provision import (
+from byob_aws import validate as aws_validate
+from byob_aws.provision import (
     default_encryption,
     desired_lifecycle,
     int_setting,
     kms_key_arn,
     settings_of,
 )
+from byob_aws.s3 import client, error_code, error_message
+from byob_core.errors import ByobError
+from byob_core.findings import Finding, Status
+
+from byob_minio import quirks
 
 if TYPE_CHECKING:
     from byob_core.provider import ValidateContext
     from byob_core.stores import Store
 
     from byob_minio.provider import S3CompatibleProvider
-
-#: The origin a preflight claims; any origin must do, as the CORS rules allow ``*``.
-PROBE_ORIGIN = "https://byob-validate.example"
-_HTTP_TIMEOUT = 30
 
 
 class _Unavailable(Exception):
@@ -342,43 +331,15 @@ class Validator:
         return self._skip("access", f"cannot tell what {principal} may do: {why}")
 
     def _signed_round_trip(self) -> Finding:
-        """PUT then GET through URLs of our own signer, over plain HTTP."""
+        """byob-aws's PUT then GET through URLs of our own signer, over plain HTTP."""
         if self.context.read_only:
             return self._skip("signed-url", "read-only validation: no writes")
-        key = keys.join(
-            self.store.subpath,
-            f"{keys.RESERVED}/probe/signed-{uuid.uuid4().hex}",
-            allow_reserved=True,
-        )
-        body = b"byob signed-url probe"
         try:
-            signer = presigner(self.store, self.provider.spec.user_param)
+            failure = aws_validate.signed_round_trip(self.provider, self.store, self.s3)
         except ByobError as exc:
             return self._signed_failed(f"cannot sign: {exc}")
-        life = dt.timedelta(minutes=5)
-        put, get = signer.sign_many(
-            [
-                SignRequest(
-                    key=key, method="PUT", expires=life, content_type="application/octet-stream"
-                ),
-                SignRequest(key=key, method="GET", expires=life),
-            ]
-        )
-        version = None
-        try:
-            status, headers, _ = _http("PUT", put.url, body, put.headers)
-            version = headers.get("x-amz-version-id")
-            if status >= 300:
-                return self._signed_failed(f"the signed PUT got HTTP {status}")
-            status, _, data = _http("GET", get.url, None, get.headers)
-            if status >= 300:
-                return self._signed_failed(f"the signed GET got HTTP {status}")
-            if data != body:
-                return self._signed_failed("the signed GET returned other bytes than were PUT")
-        except OSError as exc:
-            return self._signed_failed(f"the signed request failed: {type(exc).__name__}")
-        finally:
-            self._remove(key, version)
+        if failure is not None:
+            return self._signed_failed(failure[1])
         return Finding.passed(self._id("signed-url"), "a signed PUT then GET round-trips over HTTP")
 
     def _signed_failed(self, message: str) -> Finding:
@@ -388,33 +349,11 @@ class Validator:
             hint="check the region, the endpoint and path-style addressing the store signs for",
         )
 
-    def _remove(self, key: str, version: str | None) -> None:
-        """Delete the probe; its version too, so a versioned bucket keeps nothing of it."""
-        try:
-            if version and version != "null":
-                self.s3.delete_object(Bucket=self.bucket, Key=key, VersionId=version)
-            else:
-                self.s3.delete_object(Bucket=self.bucket, Key=key)
-        except Exception:  # noqa: S110 - a leftover probe is harmless; the probe check reports writes
-            pass
-
     def _preflight(self) -> Finding:
-        """An OPTIONS with an Origin on a key that does not exist, as a browser sends it."""
-        key = keys.join(self.store.subpath, f"{keys.RESERVED}/probe/preflight", allow_reserved=True)
-        endpoint = S3Endpoint.for_bucket(
-            self.bucket,
-            self.store.region or "us-east-1",
-            endpoint_url=self.store.endpoint_url,
-            path_style=self.store.path_style,
-        )
-        url = endpoint.base + urllib.parse.quote(key, safe="/~")
-        headers = {
-            "Origin": PROBE_ORIGIN,
-            "Access-Control-Request-Method": "PUT",
-            "Access-Control-Request-Headers": "content-type,content-md5",
-        }
+        """byob-aws's OPTIONS with an Origin on a key that does not exist; MinIO's hint."""
+        origin = aws_validate.PREFLIGHT_ORIGIN
         try:
-            status, answer, _ = _http("OPTIONS", url, None, headers)
+            status, answer = aws_validate.preflight_request(self.store)
         except OSError as exc:
             return Finding.failed(
                 self._id("preflight"),
@@ -422,10 +361,10 @@ class Validator:
                 hint="check the endpoint and the network",
             )
         allowed = answer.get("access-control-allow-origin", "")
-        if status < 300 and allowed in ("*", PROBE_ORIGIN):
+        if aws_validate.preflight_allowed(status, answer):
             return Finding.passed(
                 self._id("preflight"),
-                f"a CORS preflight from {PROBE_ORIGIN} is allowed",
+                f"a CORS preflight from {origin} is allowed",
                 allow_methods=answer.get("access-control-allow-methods", ""),
             )
         max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
@@ -436,26 +375,10 @@ class Validator:
         )
         return Finding.failed(
             self._id("preflight"),
-            f"a CORS preflight from {PROBE_ORIGIN} got HTTP {status} "
+            f"a CORS preflight from {origin} got HTTP {status} "
             f"with Access-Control-Allow-Origin {allowed or 'absent'}",
             hint=hint,
         )
-
-
-def _http(
-    method: str, url: str, body: bytes | None, headers: Any
-) -> tuple[int, dict[str, str], bytes]:
-    """One plain HTTP request: (status, lower-cased headers, body); HTTP errors are answers."""
-    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=_HTTP_TIMEOUT) as response:  # noqa: S310
-            return (
-                response.status,
-                {k.lower(): v for k, v in response.headers.items()},
-                response.read(),
-            )
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
 def _tagged(finding: Finding, provider: str) -> Finding:
