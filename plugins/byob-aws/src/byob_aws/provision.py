@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from byob_core.plans import Action, Change, Plan
 
 from byob_aws import documents as docs
@@ -142,18 +143,40 @@ class Provisioner:
                 changes.extend(step())
             except Exception as exc:
                 cause = exc.__cause__ or exc
-                if error_code(cause) not in UNSUPPORTED_CODES:
+                if not self.is_unsupported(cause):
                     raise
                 # An S3-compatible server without this API: say so, and go on with the rest.
-                changes.append(
-                    Change(
-                        name=step.__name__.replace("_step", "").replace("_", "-"),
-                        action=Action.MANUAL,
-                        summary=f"the server does not support this setting ({error_message(cause)})",
-                        steps=["configure it on the server side, if the server has an equivalent"],
-                    )
-                )
+                name = step.__name__.replace("_step", "").replace("_", "-")
+                changes.append(self.unsupported(name, cause))
         return Plan(store=self.store, changes=changes, applied=self.context.apply)
+
+    # -- what an S3-compatible provider (byob-minio) replaces ------------------------------
+    def is_unsupported(self, exc: BaseException) -> bool:
+        """Whether `exc` says the server has no such API (a step then becomes `unsupported`)."""
+        return error_code(exc) in UNSUPPORTED_CODES
+
+    def unsupported(self, name: str, exc: BaseException) -> Change:
+        """The change of a step whose API the server lacks."""
+        return Change(
+            name=name,
+            action=Action.MANUAL,
+            summary=f"the server does not support this setting ({error_message(exc)})",
+            steps=["configure it on the server side, if the server has an equivalent"],
+        )
+
+    def refused(self, change: Change, exc: BaseException) -> Change | None:
+        """The change to report when applying `change` failed with `exc`; None re-raises.
+
+        Credentials without the permission get a MANUAL change with the same documents and
+        the CLI steps a person with the permission can run.
+        """
+        if error_code(exc) not in ACCESS_CODES:
+            return None
+        return attrs.evolve(
+            change,
+            action=Action.MANUAL,
+            summary=f"{change.summary}; not allowed for these credentials ({error_message(exc)})",
+        )
 
     # -- helpers ------------------------------------------------------------------------
     def read(self, call: Callable[[], Any], missing: Sequence[str], what: str) -> Any:
@@ -185,17 +208,21 @@ class Provisioner:
             try:
                 apply()
             except Exception as exc:
-                if error_code(exc) not in ACCESS_CODES:
-                    raise translate(exc, f"applying {name}", self.store) from exc
-                return Change(
-                    name=name,
-                    action=Action.MANUAL,
-                    summary=f"{summary}; not allowed for these credentials ({error_message(exc)})",
-                    current=current,
-                    desired=desired,
-                    documents=dict(documents or {}),
-                    steps=list(steps),
+                manual = self.refused(
+                    Change(
+                        name=name,
+                        action=action,
+                        summary=summary,
+                        current=current,
+                        desired=desired,
+                        documents=dict(documents or {}),
+                        steps=list(steps),
+                    ),
+                    exc,
                 )
+                if manual is None:
+                    raise translate(exc, f"applying {name}", self.store) from exc
+                return manual
             applied = True
         return Change(
             name=name,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from byob_aws import documents
+from byob_aws import provision as aws_provision
 from byob_aws.provision import (
     default_encryption,
     desired_lifecycle,
@@ -22,7 +23,7 @@ from byob_aws.provision import (
     kms_key_arn,
     settings_of,
 )
-from byob_aws.s3 import client, error_code, translate
+from byob_aws.s3 import error_code, translate
 from byob_core.plans import Action, Change, Plan
 
 from byob_minio import quirks
@@ -36,8 +37,13 @@ if TYPE_CHECKING:
 _MISSING_BUCKET = frozenset({"NoSuchBucket", "404", "NotFound"})
 
 
-class Provisioner:
-    """One plan (or one apply) for one store. `shown` is the store as configured."""
+class Provisioner(aws_provision.Provisioner):
+    """One plan (or one apply) for one store. `shown` is the store as configured.
+
+    byob-aws's `Provisioner` with MinIO's steps for the bucket, versioning, encryption and
+    access; the CORS and lifecycle steps are byob-aws's, with MinIO's refusals turned into
+    MANUAL changes by `unsupported` and `refused`.
+    """
 
     def __init__(
         self,
@@ -47,27 +53,71 @@ class Provisioner:
         *,
         shown: Store | None = None,
     ) -> None:
-        self.provider = provider
+        super().__init__(provider, store, context)
+        self.provider: S3CompatibleProvider = provider
         self.advice = provider.advice
-        self.store = store
         self.shown = shown or store
-        self.context = context
         self.apply = context.apply
         self.settings = settings_of(store, context)
-        self.s3 = client(store)
-        self.bucket = store.bucket
-        self.exists = False
+
+    @property
+    def exists(self) -> bool:
+        return self.bucket_exists
+
+    @exists.setter
+    def exists(self, value: bool) -> None:
+        self.bucket_exists = value
+
+    def steps(self) -> list[Callable[[], list[Change]]]:
+        steps = [
+            self.bucket_step,
+            self.versioning,
+            self.encryption,
+            self.cors,
+            self.lifecycle,
+            self.access,
+        ]
+        if self.settings.get("deny_insecure_transport"):
+            steps.append(self.tls)
+        return steps
 
     def run(self) -> Plan:
-        changes = [self._bucket()]
-        changes.append(self._versioning())
-        changes.append(self._encryption())
-        changes.append(self._cors())
-        changes.append(self._lifecycle())
-        changes.append(self._access())
-        if self.settings.get("deny_insecure_transport"):
-            changes.append(self._tls())
-        return Plan(store=self.shown, changes=changes, applied=self.apply)
+        return attrs.evolve(super().run(), store=self.shown)
+
+    def bucket_step(self) -> list[Change]:
+        return [self._bucket()]
+
+    def versioning(self) -> list[Change]:
+        return [self._versioning()]
+
+    def encryption(self) -> list[Change]:
+        return [self._encryption()]
+
+    def access(self) -> list[Change]:
+        return [self._access()]
+
+    def tls(self) -> list[Change]:
+        return [self._tls()]
+
+    # -- MinIO's refusals of byob-aws's steps ---------------------------------------------
+    def is_unsupported(self, exc: BaseException) -> bool:
+        return quirks.is_not_implemented(exc)
+
+    def unsupported(self, name: str, exc: BaseException) -> Change:
+        if name == "cors":
+            return self._cors_server_side()
+        if name == "lifecycle":
+            return self._lifecycle_manual("the server has no lifecycle API")
+        return super().unsupported(name, exc)
+
+    def refused(self, change: Change, exc: BaseException) -> Change | None:
+        if change.name == "cors" and quirks.refused(exc, quirks.NOT_IMPLEMENTED):
+            return self._cors_server_side()
+        if change.name == "lifecycle" and quirks.refused(exc, quirks.LIFECYCLE_REFUSED):
+            return self._lifecycle_manual(
+                f"the server refused the lifecycle rule ({quirks.reason(exc)})", change.current
+            )
+        return super().refused(change, exc)
 
     # -- helpers --------------------------------------------------------------------------
     def _read(self, what: str, call: Callable[[], Any], missing: frozenset[str]) -> Any:
@@ -261,44 +311,9 @@ class Provisioner:
             ),
         )
 
-    def _cors(self) -> Change:
+    def _cors_server_side(self) -> Change:
         max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
         desired = documents.cors_rules(max_age)
-        rules = self._read(
-            "CORS rules",
-            lambda: self.s3.get_bucket_cors(Bucket=self.bucket).get("CORSRules", []),
-            quirks.MISSING_CORS,
-        )
-        if rules is NotImplemented:
-            return self._cors_server_side(desired, max_age)
-        problems = documents.cors_problems(rules or [], max_age)
-        if not problems:
-            return Change(
-                name="cors",
-                action=Action.NONE,
-                summary="CORS rules allow the platform",
-                current=rules,
-                desired=desired,
-                documents={"CORSRules": desired},
-            )
-        change = Change(
-            name="cors",
-            action=Action.CREATE if not rules else Action.UPDATE,
-            summary=f"set CORS rules (now: {'; '.join(problems)})",
-            current=rules or None,
-            desired=desired,
-            documents={"CORSRules": desired},
-        )
-        return self._applied(
-            change,
-            lambda: self.s3.put_bucket_cors(
-                Bucket=self.bucket, CORSConfiguration={"CORSRules": desired}
-            ),
-            quirks.NOT_IMPLEMENTED,
-            lambda exc: self._cors_server_side(desired, max_age),
-        )
-
-    def _cors_server_side(self, desired: list[dict[str, Any]], max_age: int) -> Change:
         return Change(
             name="cors",
             action=Action.MANUAL,
@@ -309,63 +324,19 @@ class Provisioner:
             steps=self.advice.cors_steps(max_age),
         )
 
-    def _lifecycle(self) -> Change:
+    def _lifecycle_manual(self, why: str, current: Any = None) -> Change:
         desired = desired_lifecycle(self.store, self.settings)
-        rules = self._read(
-            "lifecycle rules",
-            lambda: self.s3.get_bucket_lifecycle_configuration(Bucket=self.bucket).get("Rules", []),
-            quirks.MISSING_LIFECYCLE,
-        )
-        manual_steps = self.advice.lifecycle_steps(
-            self.bucket,
-            self.store.prefix,
-            desired["NoncurrentVersionExpiration"]["NoncurrentDays"],
-        )
-        if rules is NotImplemented:
-            return Change(
-                name="lifecycle",
-                action=Action.MANUAL,
-                desired=desired,
-                summary="the server has no lifecycle API",
-                steps=manual_steps,
-            )
-        rules = list(rules or [])
-        if any(documents.rule_matches(rule, desired) for rule in rules):
-            return Change(
-                name="lifecycle",
-                action=Action.NONE,
-                current=desired,
-                desired=desired,
-                summary="lifecycle rule expires noncurrent versions and aborts stale uploads",
-                documents={"Rules": [desired]},
-            )
-        others = [r for r in rules if r.get("ID") != desired["ID"]]
-        current = next((r for r in rules if r.get("ID") == desired["ID"]), None)
-        change = Change(
+        return Change(
             name="lifecycle",
-            action=Action.CREATE if current is None else Action.UPDATE,
-            summary=(
-                f"lifecycle rule {desired['ID']}: expire noncurrent versions after "
-                f"{desired['NoncurrentVersionExpiration']['NoncurrentDays']} days, abort "
-                f"uploads after {desired['AbortIncompleteMultipartUpload']['DaysAfterInitiation']} days"
-            ),
+            action=Action.MANUAL,
+            summary=why,
             current=current,
             desired=desired,
-            documents={"Rules": [*others, desired]},
-        )
-        return self._applied(
-            change,
-            lambda: self.s3.put_bucket_lifecycle_configuration(
-                Bucket=self.bucket, LifecycleConfiguration={"Rules": [*others, desired]}
-            ),
-            quirks.LIFECYCLE_REFUSED,
-            lambda exc: Change(
-                name="lifecycle",
-                action=Action.MANUAL,
-                summary=f"the server refused the lifecycle rule ({quirks.reason(exc)})",
-                current=current,
-                desired=desired,
-                steps=manual_steps,
+            documents={"Rules": [desired]},
+            steps=self.advice.lifecycle_steps(
+                self.bucket,
+                self.store.prefix,
+                desired["NoncurrentVersionExpiration"]["NoncurrentDays"],
             ),
         )
 
