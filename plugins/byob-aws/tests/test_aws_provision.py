@@ -203,3 +203,23 @@ class TestUnsupportedApis:
         assert plan["cors"].action is Action.MANUAL
         assert "does not support" in plan["cors"].summary
         assert plan["lifecycle"].action is Action.NONE  # the steps after it still ran
+
+    def test_a_refused_write_is_a_manual_change_with_its_document(self, store):
+        from unittest import mock
+
+        from botocore.exceptions import ClientError
+
+        provision(store, apply=True)
+        client = s3.client(store)
+        client.delete_bucket_cors(Bucket=store.bucket)
+        denied = ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutBucketCors"
+        )
+        with mock.patch.object(client, "put_bucket_cors", side_effect=denied):
+            cors = by_name(provision(store, apply=True))["cors"]
+        assert cors.action is Action.MANUAL and not cors.applied
+        assert "not allowed for these credentials" in cors.summary
+        assert cors.documents["cors"] == {"CORSRules": docs.cors_rules(3600)}
+        assert any("put-bucket-cors" in step for step in cors.steps)
+        # Nothing was written: the next plan still wants the rules.
+        assert by_name(provision(store, apply=False))["cors"].action is Action.CREATE

@@ -65,6 +65,16 @@ class TestProvisionedBucket:
         assert found["aws.presigned"].status is Status.SKIP
         assert found["aws.preflight"].status is Status.PASS
 
+    def test_read_only_validation_writes_nothing(self, store):
+        provisioned(store)
+        api = s3.client(store)
+        before = api.list_object_versions(Bucket=store.bucket)
+        validate(store, read_only=True)
+        after = api.list_object_versions(Bucket=store.bucket)
+        for field in ("Versions", "DeleteMarkers"):
+            assert after.get(field, []) == before.get(field, []) == []
+        assert api.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+
     def test_sse_s3_warns_unless_the_store_asks_for_it(self, store):
         import attrs
 
@@ -199,9 +209,10 @@ class TestPolicy:
         found, _ = validate(store, principal="arn:aws:iam::111122223333:root")
         assert found["aws.policy"].status is Status.FAIL
 
-    def test_without_a_principal_it_warns(self, store):
+    def test_without_a_principal_it_is_skipped_with_the_reason(self, store):
         found, _ = validate(provisioned(store), principal=None)
-        assert found["aws.policy"].status is Status.WARN
+        assert found["aws.policy"].status is Status.SKIP
+        assert "principal" in found["aws.policy"].message
 
 
 class TestUnsupportedApis:

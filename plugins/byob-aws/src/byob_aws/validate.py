@@ -277,10 +277,10 @@ class Validator:
     def policy(self) -> Finding:
         principal = self.context.principal
         if not principal:
-            return Finding.warned(
-                "",
-                "no platform principal is configured: cannot check the bucket policy",
-                hint="configure the platform principal (AWS role or account ARN)",
+            # Nothing to compare with; the plan names the principal to configure.
+            raise Skip(
+                "no platform principal is configured: nothing to check the bucket policy "
+                "against (configure the platform's AWS role or account ARN)"
             )
         text = self._get(
             lambda: self.s3.get_bucket_policy(Bucket=self.bucket)["Policy"],
