@@ -6,7 +6,6 @@ import inspect
 from pathlib import Path
 
 import pytest
-
 from byob_core import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +28,9 @@ class TestHookReference:
         text = (ROOT / "docs" / "hooks.md").read_text()
         section = text.split(f"## `{name}(", 1)[1].split("\n## ", 1)[0]
         for arg in inspect.signature(fn).parameters:  # type: ignore[arg-type]
-            assert f"`{arg}`" in section, f"argument {arg!r} of {name} is missing from docs/hooks.md"
+            assert f"`{arg}`" in section, (
+                f"argument {arg!r} of {name} is missing from docs/hooks.md"
+            )
 
     def test_hookspec_has_docstring(self, name: str, fn: object) -> None:
         assert inspect.getdoc(fn), f"{name} has no docstring"

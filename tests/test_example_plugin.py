@@ -19,8 +19,19 @@ EXAMPLE = ROOT / "docs" / "examples" / "byob-memory"
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(EXAMPLE)],
-        check=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        check=True,
+        timeout=300,
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), env.get("PYTHONPATH")]))
@@ -30,7 +41,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_discovered_through_the_entry_point(installed: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "byob_core", "plugins", "--json"],
-        capture_output=True, text=True, env=installed, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        env=installed,
+        check=True,
+        timeout=60,
     )
     plugins = {p["name"]: p for p in json.loads(result.stdout)}
     assert plugins["memory"]["providers"] == ["memory"]
@@ -40,9 +55,23 @@ def test_discovered_through_the_entry_point(installed: dict[str, str]) -> None:
 
 def test_passes_the_conformance_suite(installed: dict[str, str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(EXAMPLE),
-         str(EXAMPLE / "tests")],
-        capture_output=True, text=True, env=installed, timeout=300, check=False, cwd=EXAMPLE,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(EXAMPLE),
+            str(EXAMPLE / "tests"),
+        ],
+        capture_output=True,
+        text=True,
+        env=installed,
+        timeout=300,
+        check=False,
+        cwd=EXAMPLE,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout

@@ -209,7 +209,9 @@ class TestConflictsAndTypos:
             PluginHost.load()
         assert "BYOB_DISABLE_PLUGINS=typo" in caught.value.hint
 
-    def test_a_broken_provider_declaration_is_reported_and_the_rest_still_work(self, site: Site) -> None:
+    def test_a_broken_provider_declaration_is_reported_and_the_rest_still_work(
+        self, site: Site
+    ) -> None:
         site.add(
             "bad",
             "from byob_core import hookimpl\n@hookimpl\ndef byob_providers():\n    return ['not a spec']\n",

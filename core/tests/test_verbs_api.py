@@ -144,7 +144,9 @@ class TestProvisionAndMarkers:
         marker = json.loads((tmp_path / "omega" / "o" / MARKER_KEY).read_text())
         assert (marker["scope"], marker["team"]) == ("team", "omega")
 
-    def test_a_store_serving_another_team_fails_validation_and_provisioning(self, tmp_path: Path) -> None:
+    def test_a_store_serving_another_team_fails_validation_and_provisioning(
+        self, tmp_path: Path
+    ) -> None:
         store = Store(provider="file", bucket=str(tmp_path / "shared"), subpath="s")
         _file_byob(tmp_path, {"omega": store}).provision("omega")
         other = _file_byob(tmp_path, {"zeta": store})
@@ -156,7 +158,9 @@ class TestProvisionAndMarkers:
     def test_changing_a_teams_store_calls_for_a_migration(self, tmp_path: Path) -> None:
         first = Store(provider="file", bucket=str(tmp_path / "b"), subpath="one")
         _file_byob(tmp_path, {"omega": first}).provision("omega")
-        moved = _file_byob(tmp_path, {"omega": Store(provider="file", bucket=str(tmp_path / "b"), subpath="two")})
+        moved = _file_byob(
+            tmp_path, {"omega": Store(provider="file", bucket=str(tmp_path / "b"), subpath="two")}
+        )
         report = moved.validate("omega")
         assert not report.ok
         assert "migration" in report.by_check()["core.marker"].message
@@ -175,7 +179,9 @@ class TestValidation:
             assert {"check", "status", "message", "hint"} <= set(finding)
             assert finding["status"] in ("pass", "warn", "fail", "skip")
 
-    def test_probe_is_cleaned_up_when_a_step_fails(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_probe_is_cleaned_up_when_a_step_fails(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         byob = _file_byob(tmp_path)
         byob.provision()
         store = byob.resolve().store
@@ -205,11 +211,16 @@ class TestValidation:
         class Policy:
             @hookimpl
             def byob_validate(self, store: Store, context: object) -> list[Finding]:
-                return [Finding.warned("acme.naming", f"{store.bucket} lacks the acme- prefix", hint="rename")]
+                return [
+                    Finding.warned(
+                        "acme.naming", f"{store.bucket} lacks the acme- prefix", hint="rename"
+                    )
+                ]
 
         host = PluginHost.load(entry_points=False, extra={"acme-policy": Policy()})
-        config = Config(instance=Store(provider="file", bucket=str(tmp_path / "i")), data_dir=tmp_path)
+        config = Config(
+            instance=Store(provider="file", bucket=str(tmp_path / "i")), data_dir=tmp_path
+        )
         report = Byob(config, host).validate(read_only=True)
         finding = report.by_check()["acme.naming"]
         assert finding.provider == "acme-policy"
-

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from byob_core.cli import main
 
 
@@ -24,15 +23,15 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "byob.toml"
     path.write_text(
         f"""# the instance keeps everything under wandb/
-data_dir = "{tmp_path / 'state'}"
+data_dir = "{tmp_path / "state"}"
 
 [instance]
 provider = "file"
-bucket = "{tmp_path / 'instance'}"
+bucket = "{tmp_path / "instance"}"
 subpath = "wandb"
 
 [teams.omega]  # omega has its own store
-store = "file://{tmp_path / 'omega'}?subpath=o"
+store = "file://{tmp_path / "omega"}?subpath=o"
 """,
         encoding="utf-8",
     )
@@ -42,12 +41,16 @@ store = "file://{tmp_path / 'omega'}?subpath=o"
 
 
 class TestValidateCommand:
-    def test_unprovisioned_store_fails_with_exit_1(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_unprovisioned_store_fails_with_exit_1(
+        self, config: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         code, out, _ = run(capsys, "validate", "--json")
         assert code == 1
         assert json.loads(out)["ok"] is False
 
-    def test_provisioned_store_passes(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_provisioned_store_passes(
+        self, config: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         assert run(capsys, "provision", "--team", "omega")[0] == 0
         code, out, _ = run(capsys, "validate", "--team", "omega", "--json")
         data = json.loads(out)
@@ -79,7 +82,9 @@ class TestPlanAndProvision:
 
 
 class TestSignCommand:
-    def test_file_store_cannot_sign_exit_2(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_file_store_cannot_sign_exit_2(
+        self, config: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         code, out, err = run(capsys, "sign", "a/b.bin")
         assert code == 2
         assert out == ""
@@ -102,8 +107,16 @@ class TestTeamCreate:
         self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         code, out, _ = run(
-            capsys, "team", "create", "zeta", "--provider", "file",
-            "--bucket", str(tmp_path / "zeta"), "--subpath", "z",
+            capsys,
+            "team",
+            "create",
+            "zeta",
+            "--provider",
+            "file",
+            "--bucket",
+            str(tmp_path / "zeta"),
+            "--subpath",
+            "z",
         )
         assert code == 0, out
         text = config.read_text()
@@ -114,9 +127,13 @@ class TestTeamCreate:
         code, out, _ = run(capsys, "resolve", "--team", "zeta", "x", "--json")
         assert json.loads(out)["scope"] == "team"
 
-    def test_refuses_to_change_an_existing_team(self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_refuses_to_change_an_existing_team(
+        self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         before = config.read_text()
-        code, _, err = run(capsys, "team", "create", "omega", "--store", f"file://{tmp_path / 'elsewhere'}")
+        code, _, err = run(
+            capsys, "team", "create", "omega", "--store", f"file://{tmp_path / 'elsewhere'}"
+        )
         assert code == 2
         assert "migration" in err
         assert config.read_text() == before
@@ -127,7 +144,11 @@ class TestTeamCreate:
         monkeypatch.delenv("GORILLA_SUPPORTED_FILE_STORES", raising=False)
         before = config.read_text()
         code, _, err = run(
-            capsys, "team", "create", "mio", "--store",
+            capsys,
+            "team",
+            "create",
+            "mio",
+            "--store",
             "s3://AKIAEXAMPLE:s3cr3t%2Fvalue@minio.internal:9000/ml?region=us-east-1",
         )
         assert code == 2
@@ -139,19 +160,35 @@ class TestTeamCreate:
         self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         run(capsys, "provision", "--team", "omega")
-        code, _, err = run(capsys, "team", "create", "kappa2", "--store", f"file://{tmp_path / 'omega'}?subpath=o")
+        code, _, err = run(
+            capsys, "team", "create", "kappa2", "--store", f"file://{tmp_path / 'omega'}?subpath=o"
+        )
         assert code == 2
         assert "already serve team 'omega'" in err
 
-    def test_shared_bucket_and_subpath_warns(self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        code, out, _ = run(
-            capsys, "team", "create", "kappa3", "--provider", "file", "--bucket", str(tmp_path / "instance"),
-            "--subpath", "wandb",
+    def test_shared_bucket_and_subpath_warns(
+        self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _, out, _ = run(
+            capsys,
+            "team",
+            "create",
+            "kappa3",
+            "--provider",
+            "file",
+            "--bucket",
+            str(tmp_path / "instance"),
+            "--subpath",
+            "wandb",
         )
         assert "share" in out
 
-    def test_bad_team_name_is_exit_2(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        code, _, err = run(capsys, "team", "create", "_instance", "--provider", "file", "--bucket", "/tmp/x")
+    def test_bad_team_name_is_exit_2(
+        self, config: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, _, err = run(
+            capsys, "team", "create", "_instance", "--provider", "file", "--bucket", "/tmp/x"
+        )
         assert code == 2
         assert "team name" in err
 
@@ -159,13 +196,28 @@ class TestTeamCreate:
 class TestDemo:
     def _run(self, tmp_path: Path, *prelude: str) -> dict[str, object]:
         env = {**os.environ, "TMPDIR": str(tmp_path)}
-        code = "; ".join([*prelude, "from byob_core.cli import main", "raise SystemExit(main(['demo', '--json']))"])
+        code = "; ".join(
+            [
+                *prelude,
+                "from byob_core.cli import main",
+                "raise SystemExit(main(['demo', '--json']))",
+            ]
+        )
         result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=False
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         summary = json.loads(result.stdout)
-        assert summary["visibility"] == {"omega reads kappa": True, "kappa reads omega": False, "omega reads omega": True}
+        assert summary["visibility"] == {
+            "omega reads kappa": True,
+            "kappa reads omega": False,
+            "omega reads omega": True,
+        }
         assert summary["gc"]["remaining"] == ["runs/o1/model.bin"]
         assert all(v["ok"] for v in summary["validation"].values())
         assert list(tmp_path.iterdir()) == [], "the demo must clean up after itself"

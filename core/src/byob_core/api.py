@@ -227,7 +227,9 @@ class Byob:
             self._refuse_foreign_marker(where)
             conflict = self._registry_conflict(where)
             if conflict:
-                raise ByobError(conflict, hint="restore the team's original store, or migrate the data")
+                raise ByobError(
+                    conflict, hint="restore the team's original store, or migrate the data"
+                )
         plan = self.host.provision(store, self._provision_context(where, apply))
         marker_change = self._marker_change(where, apply=apply)
         if apply and where.scope == "team" and where.team is not None:
@@ -238,7 +240,9 @@ class Byob:
             team=where.team,
             changes=len([c for c in plan.changes if c.action is not Action.NONE]),
         )
-        return attrs.evolve(plan, changes=[*plan.changes, marker_change], applied=apply, team=where.team)
+        return attrs.evolve(
+            plan, changes=[*plan.changes, marker_change], applied=apply, team=where.team
+        )
 
     # -- the local record of which store each team was created with -----------------------
     def _registry_path(self) -> os.PathLike[str]:
@@ -389,7 +393,9 @@ class Byob:
     def _config_findings(self, where: Resolution) -> Iterable[Finding]:
         store = where.store
         if store.subpath:
-            yield Finding.passed("core.subpath", f"objects are kept under sub-path {store.subpath!r}")
+            yield Finding.passed(
+                "core.subpath", f"objects are kept under sub-path {store.subpath!r}"
+            )
         else:
             yield Finding.warned(
                 "core.subpath",
@@ -409,12 +415,15 @@ class Byob:
     def _marker_finding(self, where: Resolution) -> Finding:
         conflict = self._registry_conflict(where)
         if conflict:
-            return Finding.failed("core.marker", conflict, hint="restore the team's store, or migrate the data")
+            return Finding.failed(
+                "core.marker", conflict, hint="restore the team's store, or migrate the data"
+            )
         try:
             marker = self.read_marker(where.store)
         except Exception as exc:
             return Finding.failed(
-                "core.marker", f"cannot read the marker: {type(exc).__name__}: {exc}",
+                "core.marker",
+                f"cannot read the marker: {type(exc).__name__}: {exc}",
                 hint="check read permissions on the store",
             )
         if marker is None:
@@ -455,7 +464,9 @@ class Byob:
                     Finding.failed(f"core.probe.{check}", f"probe {check} failed: {outcome}")
                 )
                 return False
-            findings.append(Finding.passed(f"core.probe.{check}", f"probe object {check} succeeded"))
+            findings.append(
+                Finding.passed(f"core.probe.{check}", f"probe object {check} succeeded")
+            )
             return True
 
         try:
@@ -466,8 +477,10 @@ class Byob:
                 parent = path.rsplit("/", 1)[0]
                 step(
                     "list",
-                    lambda: any(p.rstrip("/").endswith(key) for p in fs.ls(parent, detail=False))
-                    or "the probe object is missing from the listing",
+                    lambda: (
+                        any(p.rstrip("/").endswith(key) for p in fs.ls(parent, detail=False))
+                        or "the probe object is missing from the listing"
+                    ),
                 )
         finally:
             if written:
@@ -484,7 +497,12 @@ class Byob:
 
     # -- garbage collection ---------------------------------------------------------------
     def gc(
-        self, live: Iterable[str] | LiveSet, *, team: str | None = None, options: GcOptions | None = None, **kw: Any
+        self,
+        live: Iterable[str] | LiveSet,
+        *,
+        team: str | None = None,
+        options: GcOptions | None = None,
+        **kw: Any,
     ) -> GcReport:
         """Collect garbage in `team`'s store: delete what `live` does not name (see `byob_core.gc`)."""
         from byob_core import gc

@@ -40,7 +40,7 @@ def out_json(data: Any) -> None:
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [line.format(*headers), line.format(*("-" * w for w in widths))]
     lines += [line.format(*(str(c) for c in row)) for row in rows]
     return "\n".join(x.rstrip() for x in lines)
@@ -56,10 +56,14 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     common = Parser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="configuration file (default: $BYOB_CONFIG)")
+    common.add_argument(
+        "--config", metavar="PATH", help="configuration file (default: $BYOB_CONFIG)"
+    )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     scoped = Parser(add_help=False)
-    scoped.add_argument("--team", metavar="TEAM", help="the team whose store is meant (default: the instance store)")
+    scoped.add_argument(
+        "--team", metavar="TEAM", help="the team whose store is meant (default: the instance store)"
+    )
 
     parser = Parser(
         prog="python -m byob_core",
@@ -73,22 +77,35 @@ def build_parser() -> Parser:
     p = sub.add_parser("plugins", parents=[common], help="list plugins, their providers and hooks")
     p.set_defaults(run=cmd_plugins)
 
-    p = sub.add_parser("parse", parents=[common], help="parse a connection string (secrets never shown)")
+    p = sub.add_parser(
+        "parse", parents=[common], help="parse a connection string (secrets never shown)"
+    )
     p.add_argument("uri", metavar="URI")
     p.set_defaults(run=cmd_parse)
 
-    p = sub.add_parser("resolve", parents=[common, scoped], help="which store and full key serve a key")
+    p = sub.add_parser(
+        "resolve", parents=[common, scoped], help="which store and full key serve a key"
+    )
     p.add_argument("key", metavar="KEY")
     p.set_defaults(run=cmd_resolve)
 
-    p = sub.add_parser("validate", parents=[common, scoped], help="check a store, each check a finding")
+    p = sub.add_parser(
+        "validate", parents=[common, scoped], help="check a store, each check a finding"
+    )
     p.add_argument("--read-only", action="store_true", help="skip every check that writes")
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser("sign", parents=[common, scoped], help="pre-sign requests for keys")
     p.add_argument("keys", nargs="+", metavar="KEY")
-    p.add_argument("--method", default="GET", type=str.upper, choices=["GET", "PUT", "HEAD", "DELETE"])
-    p.add_argument("--expires", type=int, metavar="SECONDS", help="lifetime (default: 3600 for reads, 86400 for PUT)")
+    p.add_argument(
+        "--method", default="GET", type=str.upper, choices=["GET", "PUT", "HEAD", "DELETE"]
+    )
+    p.add_argument(
+        "--expires",
+        type=int,
+        metavar="SECONDS",
+        help="lifetime (default: 3600 for reads, 86400 for PUT)",
+    )
     p.add_argument("--user", metavar="NAME", help="the requesting user's name, carried in the URL")
     p.add_argument("--at", metavar="ISO-8601", help="signing time, for reproducible output")
     p.add_argument("--content-type", metavar="TYPE", help="Content-Type the upload must send")
@@ -100,16 +117,43 @@ def build_parser() -> Parser:
     p.set_defaults(run=cmd_provision)
 
     p = sub.add_parser("gc", parents=[common, scoped], help="delete objects no live key names")
-    p.add_argument("--live", required=True, metavar="FILE", help="live keys: one per line, or a JSON list")
-    p.add_argument("--grace", default="24h", metavar="DURATION", help="keep objects younger than this (30m, 24h, 7d)")
-    p.add_argument("--dry-run", action="store_true", help="list what would be deleted; delete nothing")
-    p.add_argument("--purge-versions", action="store_true", help="also delete noncurrent versions older than the grace")
-    p.add_argument("--abort-uploads", action="store_true", help="also abort multipart uploads older than the grace")
-    p.add_argument("--allow-empty-live", action="store_true", help="accept an empty live set (deletes every old object)")
-    p.add_argument("--journal", metavar="FILE", help="journal file for resuming (default: one per store under the data dir)")
+    p.add_argument(
+        "--live", required=True, metavar="FILE", help="live keys: one per line, or a JSON list"
+    )
+    p.add_argument(
+        "--grace",
+        default="24h",
+        metavar="DURATION",
+        help="keep objects younger than this (30m, 24h, 7d)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what would be deleted; delete nothing"
+    )
+    p.add_argument(
+        "--purge-versions",
+        action="store_true",
+        help="also delete noncurrent versions older than the grace",
+    )
+    p.add_argument(
+        "--abort-uploads",
+        action="store_true",
+        help="also abort multipart uploads older than the grace",
+    )
+    p.add_argument(
+        "--allow-empty-live",
+        action="store_true",
+        help="accept an empty live set (deletes every old object)",
+    )
+    p.add_argument(
+        "--journal",
+        metavar="FILE",
+        help="journal file for resuming (default: one per store under the data dir)",
+    )
     p.set_defaults(run=cmd_gc)
 
-    p = sub.add_parser("upload-plan", parents=[common, scoped], help="how an object of SIZE bytes is uploaded")
+    p = sub.add_parser(
+        "upload-plan", parents=[common, scoped], help="how an object of SIZE bytes is uploaded"
+    )
     p.add_argument("size", type=int, metavar="SIZE")
     p.set_defaults(run=cmd_upload_plan)
 
@@ -131,7 +175,9 @@ def build_parser() -> Parser:
     p.add_argument("--no-provision", action="store_true", help="only check and record the team")
     p.set_defaults(run=cmd_team_create)
 
-    p = sub.add_parser("demo", parents=[common], help="the whole lifecycle on a throw-away embedded store")
+    p = sub.add_parser(
+        "demo", parents=[common], help="the whole lifecycle on a throw-away embedded store"
+    )
     p.add_argument("--keep", action="store_true", help="keep the demo's files")
     p.set_defaults(run=cmd_demo)
     return parser
@@ -162,7 +208,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             i.name,
             i.version or "-",
             ",".join(i.providers) or "-",
-            "disabled" if i.disabled else (f"FAILED: {i.error}" if i.error else ",".join(h.removeprefix("byob_") for h in i.hooks)),
+            "disabled"
+            if i.disabled
+            else (
+                f"FAILED: {i.error}"
+                if i.error
+                else ",".join(h.removeprefix("byob_") for h in i.hooks)
+            ),
         )
         for i in infos
     ]
@@ -209,7 +261,10 @@ def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         out_json(report.to_dict())
         return
-    out(f"store: {report.store.display}" + (f"  (team {report.team})" if report.team else "  (instance)"))
+    out(
+        f"store: {report.store.display}"
+        + (f"  (team {report.team})" if report.team else "  (instance)")
+    )
     rows = [(f.status.value.upper(), f.check, f.message) for f in report.findings]
     out(table(rows, ("status", "check", "message")))
     hints = [f for f in report.findings if f.hint and f.status.value in ("fail", "warn")]
@@ -232,7 +287,9 @@ def _parse_at(text: str | None) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--at {text!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
+        raise UsageError(
+            f"--at {text!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z"
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -297,7 +354,9 @@ class _Progress:
         if self.enabled:
             verb = "would delete" if report.dry_run else "deleted"
             done = len(report.would_delete) if report.dry_run else report.deleted
-            sys.stderr.write(f"\r{report.phase or 'done'}: listed {report.listed:,}  {verb} {done:,}   ")
+            sys.stderr.write(
+                f"\r{report.phase or 'done'}: listed {report.listed:,}  {verb} {done:,}   "
+            )
             sys.stderr.flush()
 
     def close(self) -> None:
@@ -336,10 +395,24 @@ def cmd_gc(args: argparse.Namespace) -> int:
             for key in report.would_delete:
                 out(f"would delete {key}")
         data = report.to_dict()
-        for name in ("listed", "kept_live", "kept_young", "kept_reserved", "deleted", "bytes_freed",
-                     "versions_deleted", "uploads_aborted", "error_count"):
-            label = name.replace("deleted", "would_delete").replace("aborted", "would_abort") \
-                .replace("bytes_freed", "bytes_to_free") if args.dry_run else name
+        for name in (
+            "listed",
+            "kept_live",
+            "kept_young",
+            "kept_reserved",
+            "deleted",
+            "bytes_freed",
+            "versions_deleted",
+            "uploads_aborted",
+            "error_count",
+        ):
+            label = (
+                name.replace("deleted", "would_delete")
+                .replace("aborted", "would_abort")
+                .replace("bytes_freed", "bytes_to_free")
+                if args.dry_run
+                else name
+            )
             out(f"{label:22} {data[name]}")
         for key, message in report.errors:
             out(f"error {key}: {message}")
@@ -368,8 +441,16 @@ def cmd_team_create(args: argparse.Namespace) -> int:
     fields = {
         name: getattr(args, name)
         for name in (
-            "provider", "bucket", "account", "container", "subpath", "region",
-            "endpoint", "kms_key_arn", "tenant_id", "client_id",
+            "provider",
+            "bucket",
+            "account",
+            "container",
+            "subpath",
+            "region",
+            "endpoint",
+            "kms_key_arn",
+            "tenant_id",
+            "client_id",
         )
         if getattr(args, name) is not None
     }

@@ -135,11 +135,18 @@ class Config:
                 return Resolution(team=team, scope="team", store=store)
         if self.instance is None:
             raise ConfigError(
-                [("instance", f"no instance store on a {self.deployment!r} deployment, and team "
-                  f"{team!r} has no team store")],
+                [
+                    (
+                        "instance",
+                        f"no instance store on a {self.deployment!r} deployment, and team "
+                        f"{team!r} has no team store",
+                    )
+                ],
                 source=str(self.source or ""),
             )
-        return Resolution(team=None if team == INSTANCE else team, scope="instance", store=self.instance)
+        return Resolution(
+            team=None if team == INSTANCE else team, scope="instance", store=self.instance
+        )
 
     def can_read(self, reader: str | None, writer: str | None) -> bool:
         """The visibility rule (SPEC §1): may team `reader` read what team `writer` wrote?
@@ -163,14 +170,21 @@ class Config:
 
     def sharing(self, store: Store) -> list[str]:
         """Config keys of the other stores that share `store`'s bucket and sub-path."""
-        return [k for k, s in self.stores().items() if s.identity == store.identity and s is not store]
+        return [
+            k for k, s in self.stores().items() if s.identity == store.identity and s is not store
+        ]
 
 
 def check_team_name(team: str) -> str:
     if not _TEAM_NAME.match(team):
         raise ConfigError(
-            [("team", f"invalid team name {team!r}: use letters, digits, '_', '.', '-', "
-              "starting with a letter or digit")]
+            [
+                (
+                    "team",
+                    f"invalid team name {team!r}: use letters, digits, '_', '.', '-', "
+                    "starting with a letter or digit",
+                )
+            ]
         )
     return team
 
@@ -206,11 +220,15 @@ def load(
     except FileNotFoundError:
         raise ConfigError([("", f"configuration file {source} does not exist")]) from None
     except OSError as exc:
-        raise ConfigError([("", f"cannot read configuration file {source}: {exc.strerror}")]) from None
+        raise ConfigError(
+            [("", f"cannot read configuration file {source}: {exc.strerror}")]
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([("", f"not valid TOML: {secrets.redact(str(exc))}")], source=str(source)) from None
+        raise ConfigError(
+            [("", f"not valid TOML: {secrets.redact(str(exc))}")], source=str(source)
+        ) from None
     return from_mapping(data, environ=env, source=source)
 
 
@@ -231,7 +249,9 @@ def from_mapping(
 
     deployment = str(data.get("deployment", "self-managed"))
     if deployment not in DEPLOYMENTS:
-        problems.append(("deployment", f"must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}"))
+        problems.append(
+            ("deployment", f"must be one of {', '.join(DEPLOYMENTS)}, not {deployment!r}")
+        )
         deployment = "self-managed"
 
     base_dir = Path(str(data["data_dir"])).expanduser() if "data_dir" in data else data_dir(env)
@@ -271,8 +291,13 @@ def from_mapping(
     for name, raw in raw_teams.items():
         key = f"teams.{name}"
         if not _TEAM_NAME.match(name):
-            problems.append((key, "invalid team name: use letters, digits, '_', '.', '-', starting "
-                             f"with a letter or digit (names starting with '_' are reserved, such as {INSTANCE!r})"))
+            problems.append(
+                (
+                    key,
+                    "invalid team name: use letters, digits, '_', '.', '-', starting "
+                    f"with a letter or digit (names starting with '_' are reserved, such as {INSTANCE!r})",
+                )
+            )
             continue
         if isinstance(raw, Mapping) and not raw:
             continue  # a team listed without a store uses the instance store
@@ -289,7 +314,9 @@ def from_mapping(
 
     # Stores that share bucket and sub-path see each other's objects.
     seen: dict[tuple[str, str, str, str], str] = {}
-    everything = ([("instance", instance)] if instance else []) + [(f"teams.{n}", s) for n, s in teams.items()]
+    everything = ([("instance", instance)] if instance else []) + [
+        (f"teams.{n}", s) for n, s in teams.items()
+    ]
     for key, store in everything:
         other = seen.get(store.identity)
         if other is not None:
@@ -325,10 +352,14 @@ def _organization(raw: Any, problems: list[tuple[str, str]]) -> bool:
         return True
     for name in raw:
         if name != "instance_readable_by_teams":
-            problems.append((f"organization.{name}", "unknown setting; known: instance_readable_by_teams"))
+            problems.append(
+                (f"organization.{name}", "unknown setting; known: instance_readable_by_teams")
+            )
     value = raw.get("instance_readable_by_teams", True)
     if not isinstance(value, bool):
-        problems.append(("organization.instance_readable_by_teams", f"must be true or false, not {value!r}"))
+        problems.append(
+            ("organization.instance_readable_by_teams", f"must be true or false, not {value!r}")
+        )
         return True
     return value
 
@@ -340,7 +371,9 @@ def _principals(raw: Any, deployment: str, problems: list[tuple[str, str]]) -> P
     values = dict(DEFAULT_PRINCIPALS[deployment])
     for name, value in raw.items():
         if name not in _PLATFORM_FIELDS:
-            problems.append((f"platform.{name}", f"unknown setting; known: {', '.join(_PLATFORM_FIELDS)}"))
+            problems.append(
+                (f"platform.{name}", f"unknown setting; known: {', '.join(_PLATFORM_FIELDS)}")
+            )
             continue
         values[name] = str(value)
     return Principals(**values)
@@ -364,7 +397,7 @@ def _store(
     if isinstance(raw, str):
         raw = {"store": raw}
     if not isinstance(raw, Mapping):
-        problems.append((key, "must be a table, or a table with store = \"<connection string>\""))
+        problems.append((key, 'must be a table, or a table with store = "<connection string>"'))
         return None
     # Wrong TOML types are problems to report, not crashes (bucket = 5 failed an assert,
     # options = "x" raised from dict()); a number is not silently turned into a secret.
@@ -375,22 +408,38 @@ def _store(
                 problems.append((at(field), "must be a table ([<store>.options])"))
                 mistyped = True
         elif field not in ("tls", "path_style") and not isinstance(value, str):
-            problems.append((at(field), f"must be a string (in quotes), not {type(value).__name__}"))
+            problems.append(
+                (at(field), f"must be a string (in quotes), not {type(value).__name__}")
+            )
             mistyped = True
     if mistyped:
         return None
     if "store" in raw:
-        extra = set(raw) - {"store", "options", *CREDENTIAL_FIELDS, "kms_key_arn", "tenant_id", "client_id"}
+        extra = set(raw) - {
+            "store",
+            "options",
+            *CREDENTIAL_FIELDS,
+            "kms_key_arn",
+            "tenant_id",
+            "client_id",
+        }
         if extra:
-            problems.append((at(sorted(extra)[0]), "cannot be combined with store = \"...\"; "
-                             "put it in the connection string or use a table without 'store'"))
+            problems.append(
+                (
+                    at(sorted(extra)[0]),
+                    'cannot be combined with store = "..."; '
+                    "put it in the connection string or use a table without 'store'",
+                )
+            )
         try:
             store = uris.parse(str(raw["store"]), environ=env)
         except UriError as exc:
             problems.append((at("store"), str(exc)))
             return None
         creds = _credentials(raw)
-        changes: dict[str, Any] = {k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw}
+        changes: dict[str, Any] = {
+            k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw
+        }
         if creds:
             changes["credentials"] = creds
         if "options" in raw:
@@ -399,9 +448,18 @@ def _store(
 
     before = len(problems)
     for field in raw:
-        if field not in STORE_FIELDS and field not in CREDENTIAL_FIELDS and field not in ("options", "location"):
-            problems.append((at(field), f"unknown field; known fields: {', '.join(STORE_FIELDS)}, "
-                             f"credentials ({', '.join(CREDENTIAL_FIELDS)}) and options"))
+        if (
+            field not in STORE_FIELDS
+            and field not in CREDENTIAL_FIELDS
+            and field not in ("options", "location")
+        ):
+            problems.append(
+                (
+                    at(field),
+                    f"unknown field; known fields: {', '.join(STORE_FIELDS)}, "
+                    f"credentials ({', '.join(CREDENTIAL_FIELDS)}) and options",
+                )
+            )
     provider = raw.get("provider")
     if provider is None:
         problems.append((at("provider"), f"missing; one of {', '.join(PROVIDERS)}"))
@@ -410,7 +468,12 @@ def _store(
     bucket = raw.get("bucket") or (raw.get("container") if provider == "azure" else None)
     if not bucket:
         what = "container (or bucket)" if provider == "azure" else "bucket"
-        problems.append((at("bucket" if provider != "azure" else "container"), f"missing; the {what} of the store"))
+        problems.append(
+            (
+                at("bucket" if provider != "azure" else "container"),
+                f"missing; the {what} of the store",
+            )
+        )
     if provider == "azure" and not raw.get("account"):
         problems.append((at("account"), "missing; the Azure storage account name"))
     for flag in ("tls", "path_style"):
@@ -434,9 +497,19 @@ def _store(
     if provider in ("minio",) and not region:
         region = env.get("AWS_REGION")
         if not region:
-            problems.append((at("region"), "missing; S3-compatible stores need a region (for example 'us-east-1')"))
+            problems.append(
+                (
+                    at("region"),
+                    "missing; S3-compatible stores need a region (for example 'us-east-1')",
+                )
+            )
     if provider in ("minio",) and not endpoint:
-        problems.append((at("endpoint"), "missing; S3-compatible stores need an endpoint such as 'http://minio:9000'"))
+        problems.append(
+            (
+                at("endpoint"),
+                "missing; S3-compatible stores need an endpoint such as 'http://minio:9000'",
+            )
+        )
     if len(problems) > before:
         return None
     assert isinstance(provider, str) and isinstance(bucket, str)
@@ -511,38 +584,79 @@ def _check_allow_list(
             service_account=store.service_account or entry.service_account,
         )
     kind = "an S3-compatible" if store.provider in ("minio", "coreweave") else "a cross-cloud"
-    problems.append((
-        key,
-        f"{kind} store ({store.display}) must be listed in GORILLA_SUPPORTED_FILE_STORES on "
-        f"this instance (cloud: {cloud or 'none'}); add its connection string there",
-    ))
+    problems.append(
+        (
+            key,
+            f"{kind} store ({store.display}) must be listed in GORILLA_SUPPORTED_FILE_STORES on "
+            f"this instance (cloud: {cloud or 'none'}); add its connection string there",
+        )
+    )
     return store
 
 
-def _check_deployment_instance(store: Store, deployment: str, problems: list[tuple[str, str]]) -> None:
+def _check_deployment_instance(
+    store: Store, deployment: str, problems: list[tuple[str, str]]
+) -> None:
     if deployment == "saas":
-        problems.append(("instance", "deployment 'saas' has no instance store (availability matrix, "
-                         "SaaS row: instance store not applicable); remove [instance]"))
+        problems.append(
+            (
+                "instance",
+                "deployment 'saas' has no instance store (availability matrix, "
+                "SaaS row: instance store not applicable); remove [instance]",
+            )
+        )
     elif deployment == "dedicated" and store.provider not in CLOUDS:
-        problems.append(("instance", f"deployment 'dedicated' keeps its instance store on AWS, GCP or "
-                         f"Azure (availability matrix, dedicated row), not {store.provider!r}"))
+        problems.append(
+            (
+                "instance",
+                f"deployment 'dedicated' keeps its instance store on AWS, GCP or "
+                f"Azure (availability matrix, dedicated row), not {store.provider!r}",
+            )
+        )
 
 
-def _check_deployment_team(store: Store, key: str, deployment: str, problems: list[tuple[str, str]]) -> None:
+def _check_deployment_team(
+    store: Store, key: str, deployment: str, problems: list[tuple[str, str]]
+) -> None:
     if deployment == "saas":
         if store.provider == "azure":
-            problems.append((key, "deployment 'saas' cannot use Azure team stores (availability matrix, "
-                             "SaaS row: Azure storage is fully managed by the platform)"))
+            problems.append(
+                (
+                    key,
+                    "deployment 'saas' cannot use Azure team stores (availability matrix, "
+                    "SaaS row: Azure storage is fully managed by the platform)",
+                )
+            )
         elif store.provider in ("minio", "coreweave"):
-            problems.append((key, "deployment 'saas' cannot use S3-compatible team stores (availability "
-                             "matrix, SaaS row: no S3-compatible stores)"))
+            problems.append(
+                (
+                    key,
+                    "deployment 'saas' cannot use S3-compatible team stores (availability "
+                    "matrix, SaaS row: no S3-compatible stores)",
+                )
+            )
         elif store.provider not in ("aws", "gcp"):
-            problems.append((key, f"deployment 'saas' offers team stores on AWS and GCP only "
-                             f"(availability matrix, SaaS row), not {store.provider!r}"))
+            problems.append(
+                (
+                    key,
+                    f"deployment 'saas' offers team stores on AWS and GCP only "
+                    f"(availability matrix, SaaS row), not {store.provider!r}",
+                )
+            )
         elif store.provider == "aws" and store.credentials:
-            problems.append((key, "deployment 'saas' connects AWS team buckets by role, not by access "
-                             "keys (availability matrix, SaaS row); remove the keys and grant the "
-                             "platform role in the bucket policy"))
+            problems.append(
+                (
+                    key,
+                    "deployment 'saas' connects AWS team buckets by role, not by access "
+                    "keys (availability matrix, SaaS row); remove the keys and grant the "
+                    "platform role in the bucket policy",
+                )
+            )
     elif deployment == "dedicated" and store.provider == "file":
-        problems.append((key, "deployment 'dedicated' cannot use a local 'file' team store "
-                         "(availability matrix, dedicated row)"))
+        problems.append(
+            (
+                key,
+                "deployment 'dedicated' cannot use a local 'file' team store "
+                "(availability matrix, dedicated row)",
+            )
+        )

@@ -95,9 +95,7 @@ def configure(
         json = os.environ.get("BYOB_LOG_FORMAT", "console").lower() == "json"
     level_name = (level or os.environ.get("BYOB_LOG_LEVEL", "warning")).upper()
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
@@ -111,7 +109,9 @@ def configure(
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level_name, logging.WARNING)
         ),
-        logger_factory=structlog.PrintLoggerFactory(stream) if stream is not None else _stderr_logger,
+        logger_factory=structlog.PrintLoggerFactory(stream)
+        if stream is not None
+        else _stderr_logger,
         cache_logger_on_first_use=False,
     )
     _configured = True

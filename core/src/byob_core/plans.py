@@ -67,7 +67,9 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action in (Action.CREATE, Action.UPDATE) and not c.applied for c in self.changes)
+        return any(
+            c.action in (Action.CREATE, Action.UPDATE) and not c.applied for c in self.changes
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -276,7 +276,9 @@ class PluginHost:
             name = self.pm.get_name(impl.plugin) or "?"
             found: Any = impl.function(**{k: kwargs[k] for k in impl.argnames})
             for finding in found or ():
-                findings.append(finding if finding.provider else attrs.evolve(finding, provider=name))
+                findings.append(
+                    finding if finding.provider else attrs.evolve(finding, provider=name)
+                )
         return findings
 
     def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:

@@ -23,7 +23,12 @@ def register(values: Iterable[str | None]) -> None:
     for value in values:
         if not value or len(value) < _MIN_LEN:
             continue
-        variants = {value, quote(value, safe=""), quote(value, safe="/"), value.replace("\n", "\\n")}
+        variants = {
+            value,
+            quote(value, safe=""),
+            quote(value, safe="/"),
+            value.replace("\n", "\\n"),
+        }
         # A PEM key is long; its base64 body lines are what leaks in practice.
         if "-----BEGIN" in value:
             variants.update(line for line in value.splitlines() if len(line) >= 16)

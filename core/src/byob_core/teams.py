@@ -71,18 +71,29 @@ def create_team(
     if store_uri and fields:
         raise ConfigError([("--store", "give either --store or the store's fields, not both")])
     if not store_uri and not fields:
-        raise ConfigError([("--store", "give --store <connection string>, or --provider and --bucket")])
-
-    document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
-    existing = document.get("teams", {})
-    if name in existing and existing[name]:
         raise ConfigError(
-            [(f"teams.{name}", "the team already exists with its store; a team's store cannot be "
-              "changed after the team is created: that is a migration, not an edit")],
+            [("--store", "give --store <connection string>, or --provider and --bucket")]
+        )
+
+    document = (
+        tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+    )
+    existing = document.get("teams", {})
+    if existing.get(name):
+        raise ConfigError(
+            [
+                (
+                    f"teams.{name}",
+                    "the team already exists with its store; a team's store cannot be "
+                    "changed after the team is created: that is a migration, not an edit",
+                )
+            ],
             source=str(path),
         )
 
-    entry: dict[str, Any] = {"store": store_uri} if store_uri else {k: v for k, v in fields.items() if v is not None}
+    entry: dict[str, Any] = (
+        {"store": store_uri} if store_uri else {k: v for k, v in fields.items() if v is not None}
+    )
     if store_uri:
         uris.parse(store_uri, environ=env)  # fail early, with the connection-string message
 
@@ -109,9 +120,14 @@ def create_team(
     attached = False
     if provision:
         preview = byob.plan(name)
-        bucket_changes = [c for c in preview.changes if c.name in ("bucket", "directory", "container")]
+        bucket_changes = [
+            c for c in preview.changes if c.name in ("bucket", "directory", "container")
+        ]
         attached = bool(bucket_changes) and all(c.action is Action.NONE for c in bucket_changes)
-        say(("attaching existing" if attached else "provisioning new") + f" store {where.store.display}")
+        say(
+            ("attaching existing" if attached else "provisioning new")
+            + f" store {where.store.display}"
+        )
         plan = byob.provision(name)
         for change in plan.changes:
             if change.action is not Action.NONE:
@@ -119,12 +135,21 @@ def create_team(
     report = byob.validate(name)
     for finding in report.findings:
         if finding.status.value in ("fail", "warn"):
-            say(f"{finding.status.value}: {finding.check}: {finding.message}" + (f" ({finding.hint})" if finding.hint else ""))
+            say(
+                f"{finding.status.value}: {finding.check}: {finding.message}"
+                + (f" ({finding.hint})" if finding.hint else "")
+            )
 
     if not report.ok:
         say(f"team {name} NOT created: the store failed validation (see above)")
-        return TeamCreation(team=name, config_path=path, attached=attached,
-                            warnings=tuple(config.warnings), plan=plan, report=report)
+        return TeamCreation(
+            team=name,
+            config_path=path,
+            attached=attached,
+            warnings=tuple(config.warnings),
+            plan=plan,
+            report=report,
+        )
     teams = document.get("teams")
     if teams is None:
         teams = tomlkit.table(is_super_table=True)

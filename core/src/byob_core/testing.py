@@ -38,7 +38,18 @@ from byob_core.signing import CompletedPart
 from byob_core.stores import Store
 
 TEAM = "conformance"
-ESCAPES = ["../x", "a/../../x", "/abs", "a//b", "a/./b", "a\\b", "a\x00b", "%2e%2e/x", "a%2F..%2Fb", "."]
+ESCAPES = [
+    "../x",
+    "a/../../x",
+    "/abs",
+    "a//b",
+    "a/./b",
+    "a\\b",
+    "a\x00b",
+    "%2e%2e/x",
+    "a%2F..%2Fb",
+    ".",
+]
 AT = dt.datetime(2026, 1, 31, 12, 0, 0, tzinfo=dt.UTC)
 
 
@@ -114,7 +125,12 @@ class ProviderContract:
         assert report.ok, f"failed checks: {failed}"
         checks = [f.check for f in report.findings]
         assert len(checks) == len(set(checks)), f"check ids repeat: {checks}"
-        assert {"core.probe.write", "core.probe.read", "core.probe.list", "core.probe.delete"} <= set(checks)
+        assert {
+            "core.probe.write",
+            "core.probe.read",
+            "core.probe.list",
+            "core.probe.delete",
+        } <= set(checks)
         assert all(f.provider for f in report.findings)
         assert all(f.hint for f in report.findings if f.status in (Status.FAIL, Status.WARN))
 
@@ -159,7 +175,7 @@ class ProviderContract:
         again = byob.sign(keys, team=TEAM, at=AT, user="alice")
         assert [s.url for s in again] == [s.url for s in signed], "signing is not reproducible"
         for secret in store.credentials.secret_values:
-            assert all(secret not in s.url for s in signed + [put])
+            assert all(secret not in s.url for s in [*signed, put])
 
     def test_sign_lifetime_bound(self, byob: Byob, store: Store) -> None:
         spec = byob.host.spec(store.provider)
@@ -174,8 +190,9 @@ class ProviderContract:
         if not spec.can_sign:
             pytest.skip("the provider cannot sign")
         body = b"conformance body \x00\xff"
-        put = provisioned.sign(["signed/rt.bin"], team=TEAM, method="PUT",
-                               content_type="application/octet-stream")[0]
+        put = provisioned.sign(
+            ["signed/rt.bin"], team=TEAM, method="PUT", content_type="application/octet-stream"
+        )[0]
         headers = {"Content-Type": "application/octet-stream", **put.headers}
         _http(put.method, put.url, body, headers)
         get = provisioned.sign(["signed/rt.bin"], team=TEAM)[0]
@@ -188,15 +205,22 @@ class ProviderContract:
             pytest.skip("the provider has no multipart uploads")
         chunks = [b"a" * (5 * 1024 * 1024), b"b" * 1234]
         upload = provisioned.create_upload("mp/object.bin", team=TEAM)
-        md5s = [base64.b64encode(hashlib.md5(c).digest()).decode() for c in chunks]
+        md5s = [
+            base64.b64encode(hashlib.md5(c, usedforsecurity=False).digest()).decode()
+            for c in chunks
+        ]
         signed = provisioned.sign_parts(upload, list(zip([1, 2], md5s, strict=True)), team=TEAM)
         parts = []
         for number, (request, chunk) in enumerate(zip(signed, chunks, strict=True), start=1):
-            etag = str(_http(request.method, request.url, chunk, dict(request.headers), want="etag"))
+            etag = str(
+                _http(request.method, request.url, chunk, dict(request.headers), want="etag")
+            )
             parts.append(CompletedPart(number=number, etag=etag))
         provisioned.complete_upload(upload, parts, team=TEAM)
         where, full = provisioned.locate(TEAM, "mp/object.bin")
-        assert provisioned.filesystem(where.store).cat_file(where.store.fs_path(full)) == b"".join(chunks)
+        assert provisioned.filesystem(where.store).cat_file(where.store.fs_path(full)) == b"".join(
+            chunks
+        )
 
     # -- listing and garbage collection ------------------------------------------------------
     def test_list_is_in_key_order_and_resumes(self, provisioned: Byob) -> None:
@@ -205,8 +229,12 @@ class ProviderContract:
         listed = [k for k in self.keys_in_store(provisioned) if "/.byob/" not in f"/{k}"]
         assert listed == full
         store = provisioned.resolve(TEAM).store
-        after = [e.key for e in provisioned.host.list(
-            store, ListRequest(prefix=store.prefix, start_after=full[2]))]
+        after = [
+            e.key
+            for e in provisioned.host.list(
+                store, ListRequest(prefix=store.prefix, start_after=full[2])
+            )
+        ]
         assert [k for k in after if "/.byob/" not in f"/{k}"] == full[3:]
 
     def test_delete_batch_deletes_exactly_the_named_keys(self, provisioned: Byob) -> None:
@@ -215,10 +243,14 @@ class ProviderContract:
         store = provisioned.resolve(TEAM).store
         entries = [e for e in provisioned.host.list(store, ListRequest(prefix=store.prefix + "x/"))]
         doomed = [e for e in entries if e.key.endswith(("/1", "/3"))]
-        result = provisioned.host.garbage_collect(store, DeleteBatch(kind=Kind.OBJECTS, entries=doomed))
+        result = provisioned.host.garbage_collect(
+            store, DeleteBatch(kind=Kind.OBJECTS, entries=doomed)
+        )
         assert not result.errors
         assert sorted(e.key for e in result.deleted) == sorted(e.key for e in doomed)
-        assert [k for k in self.keys_in_store(provisioned) if "/x/" in f"/{k}"] == [store.prefix + "x/2"]
+        assert [k for k in self.keys_in_store(provisioned) if "/x/" in f"/{k}"] == [
+            store.prefix + "x/2"
+        ]
 
     def test_gc_keeps_live_and_young_and_reserved(self, provisioned: Byob, tmp_path: Path) -> None:
         from byob_core.gc import GcOptions
@@ -226,8 +258,11 @@ class ProviderContract:
         for n in ("live/1", "dead/1", "dead/2"):
             self.put(provisioned, n, b"123")
         options = GcOptions(grace=dt.timedelta(0), journal=tmp_path / "journal")
-        dry = provisioned.gc(["live/1"], team=TEAM, options=GcOptions(
-            grace=dt.timedelta(0), dry_run=True, journal=tmp_path / "journal"))
+        dry = provisioned.gc(
+            ["live/1"],
+            team=TEAM,
+            options=GcOptions(grace=dt.timedelta(0), dry_run=True, journal=tmp_path / "journal"),
+        )
         store = provisioned.resolve(TEAM).store
         assert sorted(dry.would_delete) == [store.prefix + "dead/1", store.prefix + "dead/2"]
         report = provisioned.gc(["live/1"], team=TEAM, options=options)
@@ -237,23 +272,33 @@ class ProviderContract:
         assert not any("dead/" in k for k in remaining)
         assert provisioned.read_marker(store) is not None, "gc must never touch the marker"
         self.put(provisioned, "dead/3", b"young")
-        young = provisioned.gc(["live/1"], team=TEAM, options=GcOptions(
-            grace=dt.timedelta(hours=1), journal=tmp_path / "journal"))
+        young = provisioned.gc(
+            ["live/1"],
+            team=TEAM,
+            options=GcOptions(grace=dt.timedelta(hours=1), journal=tmp_path / "journal"),
+        )
         assert young.deleted == 0
         assert store.prefix + "dead/3" in self.keys_in_store(provisioned)
 
 
-def _http(method: str, url: str, body: bytes | None, headers: dict[str, str], want: str = "body") -> bytes | str:
+def _http(
+    method: str, url: str, body: bytes | None, headers: dict[str, str], want: str = "body"
+) -> bytes | str:
     if body is not None and not any(h.lower() == "content-type" for h in headers):
         # urllib would send application/x-www-form-urlencoded, which S3 servers mishandle.
         headers = {**headers, "Content-Type": "application/octet-stream"}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    if not url.startswith(("http://", "https://")):
+        raise AssertionError(f"a signed URL must be http(s), not {url[:16]!r}")
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - test URLs
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - signed http(s) URLs
             data: bytes = response.read()
             if want == "etag":
-                return str(response.headers.get("ETag") or response.headers.get("x-ms-request-id") or "")
+                return str(
+                    response.headers.get("ETag") or response.headers.get("x-ms-request-id") or ""
+                )
             return data
     except urllib.error.HTTPError as exc:
-        raise AssertionError(f"{method} {url.split('?')[0]} -> {exc.code}: {exc.read()[:300]!r}") from exc
-
+        raise AssertionError(
+            f"{method} {url.split('?')[0]} -> {exc.code}: {exc.read()[:300]!r}"
+        ) from exc

@@ -128,7 +128,10 @@ def _host_and_path(rest: str, scheme: str, what: str) -> tuple[str, list[str]]:
     parts = rest.split("/")
     host = parts[0]
     if not host:
-        raise UriError(f"the {scheme}:// connection string has no {what}", hint=f"write {scheme}://.../<{what}>")
+        raise UriError(
+            f"the {scheme}:// connection string has no {what}",
+            hint=f"write {scheme}://.../<{what}>",
+        )
     return host, [p for p in parts[1:]]
 
 
@@ -241,7 +244,9 @@ def _parse_s3(
                 f"region is required for the S3-compatible endpoint {host!r}",
                 hint="add ?region=<region> (for example ?region=us-east-1) to the connection string",
             )
-        tls = _bool(options, "tls", False if "://" not in options.get("endpoint", "") else default_tls)
+        tls = _bool(
+            options, "tls", False if "://" not in options.get("endpoint", "") else default_tls
+        )
         path_style = _bool(options, "path_style", True)
     return Store(
         scheme=scheme,
@@ -339,7 +344,9 @@ def _parse_file(raw_user: str, rest: str, options: dict[str, str]) -> Store:
         provider="file",
         bucket=path,
         # The query value is decoded already; decoding it again would turn %2541 into A.
-        subpath=_subpath_of([options["subpath"]], "file", decoded=True) if "subpath" in options else "",
+        subpath=_subpath_of([options["subpath"]], "file", decoded=True)
+        if "subpath" in options
+        else "",
     )
 
 
@@ -354,7 +361,7 @@ def _endpoint_query(store: Store) -> str:
     return "" if store.tls else "?tls=false"
 
 
-def format(store: Store, *, redact: bool = False) -> str:  # noqa: A001 - the verb is the point
+def format(store: Store, *, redact: bool = False) -> str:
     """Format `store` as a connection string; `parse(format(s))` gives back an equal store.
 
     With ``redact=True`` secrets are written as ``***`` (for display).

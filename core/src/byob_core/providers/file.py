@@ -118,7 +118,9 @@ def _walk(directory: str, relative: str, start_after: str | None) -> Iterator[En
     """Yield the files under `directory` in ascending key order, lazily."""
     try:
         with os.scandir(directory) as scan:
-            entries = [(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in scan]
+            entries = [
+                (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in scan
+            ]
     except FileNotFoundError:
         return
     entries.sort(key=lambda pair: pair[0])

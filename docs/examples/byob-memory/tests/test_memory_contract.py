@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-
 from byob_core import Store
 from byob_core.testing import ProviderContract
 

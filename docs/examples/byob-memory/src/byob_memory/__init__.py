@@ -66,8 +66,13 @@ def byob_provision(store: Store, context: ProvisionContext) -> Plan:
 def byob_validate(store: Store, context: ValidateContext) -> list[Finding]:
     if _fs().isdir(store.bucket):
         return [Finding.passed("memory.bucket", f"bucket {store.bucket} exists")]
-    return [Finding.failed("memory.bucket", f"bucket {store.bucket} does not exist",
-                           hint="run `python -m byob_core provision`")]
+    return [
+        Finding.failed(
+            "memory.bucket",
+            f"bucket {store.bucket} does not exist",
+            hint="run `python -m byob_core provision`",
+        )
+    ]
 
 
 @hookimpl
@@ -76,13 +81,23 @@ def byob_list(store: Store, request: ListRequest) -> Iterator[Entry]:
         return iter(())
     fs = _fs()
     root = f"/{store.bucket}/"
-    found = fs.find(root + request.prefix.rsplit("/", 1)[0], detail=True) if fs.isdir(store.bucket) else {}
+    found = (
+        fs.find(root + request.prefix.rsplit("/", 1)[0], detail=True)
+        if fs.isdir(store.bucket)
+        else {}
+    )
     entries = []
     for path, info in found.items():
-        key = path[len(root):]
-        if key.startswith(request.prefix) and (request.start_after is None or key > request.start_after):
+        key = path[len(root) :]
+        if key.startswith(request.prefix) and (
+            request.start_after is None or key > request.start_after
+        ):
             created = info.get("created", 0)
-            modified = dt.datetime.fromtimestamp(created, dt.UTC) if isinstance(created, float) else created
+            modified = (
+                dt.datetime.fromtimestamp(created, dt.UTC)
+                if isinstance(created, float)
+                else created
+            )
             entries.append(Entry(key=key, size=info["size"], modified=modified))
     return iter(sorted(entries, key=lambda e: e.key))
 
