@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,7 +116,7 @@ class TestParse:
         assert code == 0
         assert email in out
         assert "MIIEvQ" not in out + err
-        assert "has_credentials  True" in out
+        assert re.search(r"^has_credentials +True$", out, re.MULTILINE)
 
     def test_an_ambient_store_has_no_credentials(self, capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = run(capsys, "parse", "s3://acme-ml/wandb", "--json")

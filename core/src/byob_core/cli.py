@@ -38,6 +38,16 @@ def out_json(data: Any) -> None:
     out(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+def out_fields(data: dict[str, Any], as_json: bool) -> None:
+    """A flat mapping as JSON, or as aligned ``name value`` lines."""
+    if as_json:
+        out_json(data)
+        return
+    width = max(map(len, data)) + 1
+    for name, value in data.items():
+        out(f"{name:{width}} {'' if value is None else value}")
+
+
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -227,11 +237,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     store = uris.parse(args.uri)
     data = store.to_dict()
-    if args.json:
-        out_json(data)
-    else:
-        for name, value in data.items():
-            out(f"{name:16} {'' if value is None else value}")
+    out_fields(data, args.json)
     return EXIT_OK
 
 
@@ -249,11 +255,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         "key": full,
         "url": where.store.native_url(full),
     }
-    if args.json:
-        out_json(data)
-    else:
-        for name, value in data.items():
-            out(f"{name:9} {'' if value is None else value}")
+    out_fields(data, args.json)
     return EXIT_OK
 
 
@@ -427,11 +429,7 @@ def cmd_upload_plan(args: argparse.Namespace) -> int:
         "part_size": plan.part_size,
         "parts": len(plan.parts),
     }
-    if args.json:
-        out_json(data)
-    else:
-        for name, value in data.items():
-            out(f"{name:10} {value}")
+    out_fields(data, args.json)
     return EXIT_OK
 
 
