@@ -44,5 +44,6 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmark in benchmarks/ and print their figures and ratios."""
     _install(session)
-    for script in sorted(glob.glob("benchmarks/bench_*.py")):
-        session.run("python", script)
+    # One runner, one table: each script still runs in its own interpreter.
+    # ``nox -s bench -- --quick`` passes --quick on to every script that takes it.
+    session.run("python", "benchmarks/run_all.py", *session.posargs)

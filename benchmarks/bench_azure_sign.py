@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
+from _results import record  # benchmarks/ is sys.path[0] when run as a script
 from byob_azure.sas import SIGNED_VERSION, BlobSigner, DelegationKey, decode_key
 from byob_core.signing import SignRequest
 
@@ -153,6 +154,15 @@ def main() -> None:
     print(f"{'case':<30} {'generate_blob_sas':>18} {'byob-azure':>12} {'ratio':>7}")
     for case, sdk, byob in rows:
         print(f"{case:<30} {sdk:>18,.0f} {byob:>12,.0f} {byob / sdk:>6.1f}x")
+        record(
+            "azure SAS",
+            case,
+            byob,
+            "URLs/s",
+            reference=f"generate_blob_sas {sdk:,.0f}/s",
+            ratio=byob / sdk,
+            goal=">= 2x (issue 6)",
+        )
 
 
 if __name__ == "__main__":

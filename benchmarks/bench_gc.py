@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import structlog
+from _results import record  # benchmarks/ is sys.path[0] when run as a script
 from byob_core import hookimpl
 from byob_core.gc import GcOptions, LiveSet, collect, load_live_keys
 from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
@@ -168,6 +169,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                     seconds, peak = measure(run, objects, live, journal, args.repeat)
                     engine_peak = engine_peak or peak
                     ratio = f"{peak / engine_peak:.1f}x" if name == "reference" else ""
+                    record(
+                        "gc engine",
+                        f"{objects:,} objects, {live_count:,} live, {name}",
+                        peak,
+                        "peak MiB",
+                        reference=f"{seconds:.2f} s, {objects / seconds:,.0f} keys/s",
+                        ratio=peak / engine_peak if name == "reference" else None,
+                        goal="flat memory as N grows (issue 3)" if name == "engine" else None,
+                    )
                     print(
                         f"{objects:>10,} {live_count:>8,} {live_mib:>7.2f}Mi {name:>9} "
                         f"{seconds:>8.2f} {objects / seconds:>10,.0f} {peak:>9.1f} {ratio:>13}"

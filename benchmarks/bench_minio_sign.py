@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from unittest import mock
 
+from _results import record  # benchmarks/ is sys.path[0] when run as a script
 from byob_core.signing import SignRequest
 from byob_core.stores import Credentials, Store
 from byob_minio import plugin
@@ -141,6 +142,15 @@ def main() -> None:
     print(f"{'signer':34} {'URLs/s':>12} {'vs boto3':>9}")
     for name, value in rows:
         print(f"{name:34} {value:12,.0f} {value / boto:8.1f}x")
+        if "boto3" not in name:
+            record(
+                "minio sign",
+                name,
+                value,
+                "URLs/s",
+                reference=f"boto3 {boto:,.0f}/s",
+                ratio=value / boto,
+            )
 
 
 if __name__ == "__main__":

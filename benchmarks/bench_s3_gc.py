@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from _results import record  # benchmarks/ is sys.path[0] when run as a script
+
 
 def fill(client, bucket: str, keys: list[str]) -> None:
     def put(chunk: list[str]) -> None:
@@ -114,6 +116,22 @@ def main(count: int) -> None:
     ):
         ops = ", ".join(f"{op} {n}" for op, n in sorted(counter.items()))
         print(f"{name:30} {sum(counter.values()):9} {ops:40} {wall:8.2f}")
+        record(
+            "s3 gc",
+            f"{count:,} objects, {name}",
+            sum(counter.values()),
+            "requests",
+            reference=f"{ops}; {wall:.2f} s",
+            goal=f"<= {goal} requests (issue 4)",
+        )
+    record(
+        "s3 gc",
+        f"{count:,} objects, s3fs / byob-aws requests",
+        sum(theirs.values()) / sum(ours.values()),
+        "x",
+        reference="s3fs rm(recursive=True)",
+        ratio=sum(theirs.values()) / sum(ours.values()),
+    )
     print(
         f"ratio s3fs/byob-aws: requests {sum(theirs.values()) / sum(ours.values()):.2f}, "
         f"wall time {s3fs_time / ours_time:.2f}"
