@@ -63,6 +63,7 @@ def run_script(script: Path, quick: bool, results: Path) -> tuple[list[dict], st
     # Only pass --quick to scripts that take it (bench_startup and bench_s3_gc do not).
     if quick and "--quick" in script.read_text(encoding="utf-8"):
         argv.append("--quick")
+    print(f"\n=== {' '.join([script.name, *argv[2:]])}", flush=True)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -88,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="byob-bench-") as scratch:
         for script in sorted(HERE.glob("bench_*.py")):
-            print(f"\n=== {script.name}{' --quick' if args.quick else ''}", flush=True)
             figures, status, wall = run_script(script, args.quick, Path(scratch) / script.stem)
             notes.append(f"{script.name}: {status}, {wall:.0f} s")
             if status != "ok":
