@@ -13,13 +13,17 @@ PLUGINS = sorted(glob.glob("plugins/byob-*"))
 
 
 def _install(session: nox.Session) -> None:
-    session.install("-e", "./core", *[f"-e{p}[test]" for p in PLUGINS], "-r", "requirements-dev.txt")
+    session.install(
+        "-e", "./core", *[f"-e{p}[test]" for p in PLUGINS], "-r", "requirements-dev.txt"
+    )
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff (check and format) over everything, mypy --strict over the core."""
-    session.install("ruff", "mypy", "attrs", "pluggy", "structlog", "fsspec", "tomlkit", "pytest", "hypothesis")
+    session.install(
+        "ruff", "mypy", "attrs", "pluggy", "structlog", "fsspec", "tomlkit", "pytest", "hypothesis"
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
