@@ -183,6 +183,25 @@ class TestTeamCreate:
         )
         assert "share" in out
 
+    def test_a_store_failing_validation_is_not_recorded(
+        self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        before = config.read_text()
+        code, out, _ = run(
+            capsys,
+            "team",
+            "create",
+            "eta",
+            "--no-provision",
+            "--provider",
+            "file",
+            "--bucket",
+            str(tmp_path / "never-made"),
+        )
+        assert code == 1
+        assert "NOT created" in out
+        assert config.read_text() == before
+
     def test_bad_team_name_is_exit_2(
         self, config: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:

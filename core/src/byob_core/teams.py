@@ -140,16 +140,17 @@ def create_team(
                 + (f" ({finding.hint})" if finding.hint else "")
             )
 
+    result = TeamCreation(
+        team=name,
+        config_path=path,
+        attached=attached,
+        warnings=tuple(config.warnings),
+        plan=plan,
+        report=report,
+    )
     if not report.ok:
         say(f"team {name} NOT created: the store failed validation (see above)")
-        return TeamCreation(
-            team=name,
-            config_path=path,
-            attached=attached,
-            warnings=tuple(config.warnings),
-            plan=plan,
-            report=report,
-        )
+        return result
     teams = document.get("teams")
     if teams is None:
         teams = tomlkit.table(is_super_table=True)
@@ -165,11 +166,4 @@ def create_team(
     os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o600)
     os.replace(tmp, path)
     say(f"team {name} created; recorded in {path}")
-    return TeamCreation(
-        team=name,
-        config_path=path,
-        attached=attached,
-        warnings=tuple(config.warnings),
-        plan=plan,
-        report=report,
-    )
+    return result
