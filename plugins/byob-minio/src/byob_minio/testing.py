@@ -147,7 +147,11 @@ class _Cluster:
     def daemon(self, name: str, *argv: str) -> subprocess.Popen[bytes]:
         log = open(self.root / "log" / f"{name}.out", "wb")  # noqa: SIM115 - kept by the process
         process = subprocess.Popen(
-            [*argv, "-c", self.conf, "-f"], stdout=log, stderr=subprocess.STDOUT, cwd=self.root
+            [*argv, "-c", self.conf, "-f"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         self.processes.append(process)
@@ -168,6 +172,22 @@ class _Cluster:
     def log_tail(self, name: str) -> str:
         path = self.root / "log" / f"{name}.out"
         return path.read_text(errors="replace")[-1500:] if path.exists() else ""
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to stop this daemon when the test process dies.
+
+    A test run killed by a timeout or ^C never reaches `_Cluster.stop`; without this its
+    monitor, OSD and gateway would live on, holding memory and ports.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        # SIGKILL: radosgw on SIGTERM waits for a monitor that died with us.
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _wait(what: str, ready: object, deadline: float, process: subprocess.Popen[bytes]) -> None:
