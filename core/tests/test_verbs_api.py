@@ -13,7 +13,7 @@ from byob_core.config import Config
 from byob_core.errors import ByobError, SigningError, UnsafeKeyError, UnsupportedError
 from byob_core.findings import Status
 from byob_core.plugins import PluginHost
-from byob_core.signing import GiB, MiB, plan_multipart
+from byob_core.signing import GiB, MiB, parse_size, plan_multipart
 
 AT = dt.datetime(2026, 3, 1, 8, 30, tzinfo=dt.UTC)
 
@@ -120,6 +120,64 @@ class TestMultipartPlan:
     def test_too_large_is_refused(self) -> None:
         with pytest.raises(SigningError):
             plan_multipart(5 * 1024 * GiB + 1)
+
+    def test_below_two_gibibytes_is_one_put_whatever_the_part_rules(self) -> None:
+        """500 MiB is five 100 MiB parts by the part rule, yet below the threshold: one PUT."""
+        for min_part in (5 * MiB, 100 * MiB):
+            plan = plan_multipart(500 * MiB, min_part_size=min_part)
+            assert not plan.multipart
+            assert [(p.number, p.offset, p.size) for p in plan.parts] == [(1, 0, 500 * MiB)]
+        assert not plan_multipart(2 * GiB - 1, min_part_size=5 * MiB).multipart
+        assert plan_multipart(2 * GiB, min_part_size=5 * MiB).multipart
+
+
+PROVIDER_STORES = {
+    "aws": Store(provider="aws", bucket="b", region="us-east-1"),
+    "minio": Store(provider="minio", bucket="b", endpoint="m:9000", region="us-east-1"),
+    "coreweave": Store(provider="coreweave", bucket="b", endpoint="cwobject.com"),
+    "gcp": Store(provider="gcp", bucket="b"),
+    "azure": Store(provider="azure", bucket="c", account="acct"),
+    "file": Store(provider="file", bucket="/tmp/byob-upload-plan"),
+}
+
+
+class TestUploadPlan:
+    """`Byob.upload_plan`: sizes with units, and the same 2 GiB threshold for every provider."""
+
+    @pytest.mark.parametrize(
+        ("text", "size"),
+        [
+            ("500MiB", 500 * MiB),
+            ("3GiB", 3 * GiB),
+            ("3gib", 3 * GiB),
+            ("1.5 GiB", 3 * GiB // 2),
+            ("2GB", 2_000_000_000),
+            ("10kB", 10_000),
+            ("1048576", 1048576),
+            ("0", 0),
+            (" 7 B ", 7),
+        ],
+    )
+    def test_sizes_with_units(self, text: str, size: int) -> None:
+        assert parse_size(text) == size
+
+    @pytest.mark.parametrize("text", ["", "MiB", "5XB", "-1", "1e9", "3 GiB extra", "0x10"])
+    def test_what_is_not_a_size_is_refused_with_the_forms_that_work(self, text: str) -> None:
+        with pytest.raises(SigningError, match=r"not a size.*500MiB"):
+            parse_size(text)
+
+    @pytest.mark.parametrize("provider", sorted(PROVIDER_STORES))
+    def test_threshold_for_every_provider(self, provider: str, tmp_path: Path) -> None:
+        config = Config(
+            instance=None, teams={"t": PROVIDER_STORES[provider]}, data_dir=tmp_path / "state"
+        )
+        byob = Byob(config, PluginHost.load())
+        small = byob.upload_plan("500MiB", team="t")
+        assert (small.multipart, len(small.parts), small.size) == (False, 1, 500 * MiB)
+        assert not byob.upload_plan(2 * GiB - 1, team="t").multipart
+        large = byob.upload_plan("3GiB", team="t")
+        assert large.multipart and len(large.parts) > 1
+        assert sum(p.size for p in large.parts) == 3 * GiB
 
 
 def _file_byob(tmp_path: Path, teams: dict[str, Store] | None = None) -> Byob:

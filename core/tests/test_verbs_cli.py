@@ -102,6 +102,33 @@ class TestSignCommand:
         assert "'..'" in err
 
 
+class TestUploadPlanCommand:
+    @pytest.mark.parametrize(
+        ("size", "multipart", "parts"),
+        [("500MiB", False, 1), ("3GiB", True, 31), ("2147483648", True, 21), ("1000", False, 1)],
+    )
+    def test_sizes_with_units_and_the_threshold(
+        self,
+        config: Path,
+        capsys: pytest.CaptureFixture[str],
+        size: str,
+        multipart: bool,
+        parts: int,
+    ) -> None:
+        code, out, _ = run(capsys, "upload-plan", size, "--team", "omega", "--json")
+        assert code == 0
+        data = json.loads(out)
+        assert (data["multipart"], data["parts"]) == (multipart, parts)
+
+    def test_a_bad_size_is_exit_2_naming_the_forms(
+        self, config: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        code, out, err = run(capsys, "upload-plan", "3 gigs")
+        assert code == 2 and not out
+        assert "'3 gigs' is not a size" in err and "3GiB" in err
+        assert len(err.strip().splitlines()) == 1
+
+
 class TestTeamCreate:
     def test_creates_the_team_keeping_comments(
         self, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -42,6 +42,7 @@ from byob_core.signing import (  # noqa: E402
     Part,
     SignedRequest,
     SignRequest,
+    parse_size,
     plan_multipart,
 )
 from byob_core.stores import Credentials, Store  # noqa: E402
@@ -83,5 +84,6 @@ __all__ = [
     "ValidateContext",
     "__version__",
     "hookimpl",
+    "parse_size",
     "plan_multipart",
 ]

@@ -31,6 +31,7 @@ from byob_core.signing import (
     MultipartUpload,
     SignedRequest,
     SignRequest,
+    parse_size,
     plan_multipart,
     resolve_lifetime,
     utcnow,
@@ -156,10 +157,13 @@ class Byob:
         return self.host.sign(store, requests)
 
     # -- multipart ------------------------------------------------------------------------
-    def upload_plan(self, size: int, *, team: str | None = None) -> MultipartPlan:
-        """How an object of `size` bytes is uploaded to `team`'s store (SPEC §5)."""
+    def upload_plan(self, size: int | str, *, team: str | None = None) -> MultipartPlan:
+        """How an object of `size` (bytes, or a size such as ``"3GiB"``) is uploaded to
+        `team`'s store: one PUT below 2 GiB, parts from 2 GiB on, for every provider."""
         spec = self.host.spec(self.resolve(team).store.provider)
-        return plan_multipart(size, min_part_size=spec.min_part_size, max_parts=spec.max_parts)
+        return plan_multipart(
+            parse_size(size), min_part_size=spec.min_part_size, max_parts=spec.max_parts
+        )
 
     def create_upload(
         self, key: str, *, team: str | None = None, content_type: str | None = None

@@ -162,9 +162,14 @@ def build_parser() -> Parser:
     p.set_defaults(run=cmd_gc)
 
     p = sub.add_parser(
-        "upload-plan", parents=[common, scoped], help="how an object of SIZE bytes is uploaded"
+        "upload-plan", parents=[common, scoped], help="how an object of SIZE is uploaded"
     )
-    p.add_argument("size", type=int, metavar="SIZE")
+    p.add_argument(
+        "size",
+        metavar="SIZE",
+        help="bytes (1048576) or a number with a unit (500MiB, 3GiB, 2GB); "
+        "from 2 GiB on the upload goes in parts",
+    )
     p.set_defaults(run=cmd_upload_plan)
 
     team = sub.add_parser("team", help="teams: create one with its store")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -140,6 +141,53 @@ class Part:
     size: int
 
 
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": MiB,
+    "gib": GiB,
+    "tib": TiB,
+}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes of a size given as bytes (``1048576``) or with a unit (``500MiB``, ``3GiB``, ``2GB``).
+
+    IEC units (KiB, MiB, GiB, TiB) are powers of 1024, SI units (kB, MB, GB, TB) powers
+    of 1000; case does not matter.
+
+    >>> parse_size("500MiB"), parse_size("3GiB") == 3 * GiB, parse_size("1.5 kB"), parse_size(7)
+    (524288000, True, 1500, 7)
+    """
+    if isinstance(value, bool):
+        raise SigningError(f"not a size: {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise SigningError(f"object size must not be negative, not {value}")
+        return value
+    match = _SIZE.match(str(value))
+    factor = _UNITS.get(match.group(2).lower()) if match else None
+    if match is None or factor is None:
+        raise SigningError(
+            f"{value!r} is not a size",
+            hint="give bytes (1048576) or a number with a unit: 500MiB, 3GiB, 2GB",
+        )
+    number = match.group(1)
+    if "." in number:
+        return int(float(number) * factor)
+    return int(number) * factor
+
+
 @attrs.frozen(kw_only=True)
 class MultipartPlan:
     """How an object of `size` bytes is uploaded: in one PUT, or in parts of `part_size`."""
@@ -150,7 +198,7 @@ class MultipartPlan:
 
     @property
     def multipart(self) -> bool:
-        return len(self.parts) > 1 or self.size >= MULTIPART_THRESHOLD
+        return self.size >= MULTIPART_THRESHOLD
 
 
 def plan_multipart(
@@ -160,17 +208,27 @@ def plan_multipart(
     max_parts: int = MAX_PARTS,
     max_size: int = MAX_OBJECT_SIZE,
 ) -> MultipartPlan:
-    """Split `size` bytes into parts of ``max(ceil(size / max_parts), min_part_size)``.
+    """How `size` bytes are uploaded, the same rule for every provider.
+
+    Below the 2 GiB threshold, in one PUT (a single part of the whole size); from it on,
+    in parts of ``max(ceil(size / max_parts), min_part_size)`` (the provider's rules).
 
     >>> p = plan_multipart(3 * GiB)
-    >>> p.part_size == 100 * MiB, len(p.parts), p.parts[0].number
-    (True, 31, 1)
+    >>> p.multipart, p.part_size == 100 * MiB, len(p.parts), p.parts[0].number
+    (True, True, 31, 1)
+    >>> p = plan_multipart(500 * MiB)
+    >>> p.multipart, len(p.parts), p.part_size == 500 * MiB
+    (False, 1, True)
     """
     if size < 0:
         raise SigningError(f"object size must not be negative, not {size}")
     if size > max_size:
         raise SigningError(
             f"object of {size} bytes exceeds the largest uploadable size of {max_size} bytes"
+        )
+    if size < MULTIPART_THRESHOLD:
+        return MultipartPlan(
+            size=size, part_size=size, parts=(Part(number=1, offset=0, size=size),)
         )
     part_size = max(math.ceil(size / max_parts), min_part_size)
     count = max(1, math.ceil(size / part_size))
