@@ -41,6 +41,14 @@ class TestImports:
         assert "byob_core" in modules
         assert not modules & CLOUD_SDKS
 
+    def test_byob_is_exported_but_imported_only_on_first_use(self, tmp_path: Path) -> None:
+        modules = top_level_modules(
+            "import byob_core, sys; assert 'byob_core.api' not in sys.modules", tmp_path
+        )
+        assert not modules & CLOUD_SDKS
+        code = "from byob_core import Byob, Transfer; from byob_core.api import Byob as B; assert Byob is B"
+        assert not top_level_modules(code, tmp_path) & CLOUD_SDKS
+
     def test_discovering_every_installed_plugin_imports_no_cloud_sdk(self, tmp_path: Path) -> None:
         code = (
             "from byob_core.plugins import PluginHost\n"

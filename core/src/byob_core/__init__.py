@@ -1,10 +1,14 @@
 """byob: bring your own bucket. The plugin core: stores, scopes, keys and the four verbs.
 
-The public API is what `__all__` lists; plugin authors need `hookimpl`, `ProviderSpec`
-and the value types their hooks return.
+The public API is what `__all__` lists: `Byob` for code that embeds byob (see
+``docs/api.md``); plugin authors need `hookimpl`, `ProviderSpec` and the value types
+their hooks return. `Byob` and `Transfer` are imported on first use, so that
+``import byob_core`` stays cheap.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -47,8 +51,31 @@ from byob_core.signing import (  # noqa: E402
 )
 from byob_core.stores import Credentials, Store  # noqa: E402
 
+if TYPE_CHECKING:
+    from byob_core.api import Byob
+    from byob_core.transfer import Transfer
+
+_LAZY = {"Byob": "byob_core.api", "Transfer": "byob_core.transfer"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'byob_core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "Action",
+    "Byob",
     "ByobError",
     "Change",
     "CompletedPart",
@@ -77,6 +104,7 @@ __all__ = [
     "Status",
     "Store",
     "StoreAccessError",
+    "Transfer",
     "UnknownTeamError",
     "UnsafeKeyError",
     "UnsupportedError",

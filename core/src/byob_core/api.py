@@ -41,7 +41,9 @@ from byob_core.stores import Store
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
+    from byob_core.fs import ByobFileSystem
     from byob_core.gc import GcOptions, GcReport, LiveSet
+    from byob_core.transfer import Progress, Transfer
 
 log = structlog.get_logger("byob")
 
@@ -116,7 +118,18 @@ class Byob:
         return where, keys.join(where.store.subpath, key)
 
     def filesystem(self, store: Store) -> AbstractFileSystem:
+        """The provider's own fsspec filesystem for `store` (paths are ``<bucket>/<full key>``)."""
         return self.host.filesystem(store)
+
+    def fs(self) -> ByobFileSystem:
+        """The ``byob://<team>/<key>`` filesystem over this configuration (the key guard applies)."""
+        from byob_core.fs import ByobFileSystem
+
+        return ByobFileSystem(byob=self)
+
+    def teams(self) -> list[str]:
+        """Every team the configuration gives its own store, sorted."""
+        return sorted(self.config.teams)
 
     # -- sign ---------------------------------------------------------------------------
     def sign(
@@ -204,6 +217,51 @@ class Byob:
         store = self.resolve(team).store
         keys.relative(store.subpath, upload.key) if store.subpath else keys.check(upload.key)
         return store
+
+    # -- whole files through signed requests ---------------------------------------------
+    def upload_file(
+        self,
+        path: str | os.PathLike[str],
+        key: str,
+        *,
+        team: str | None = None,
+        content_type: str | None = None,
+        part_size: int | None = None,
+        progress: Progress | None = None,
+        user: str | None = None,
+    ) -> Transfer:
+        """Upload a local file to `key` as a client would: signed PUTs, in parts when large.
+
+        Parts follow `upload_plan`, or `part_size` bytes each (at least the provider's
+        minimum part size, 5 MiB on S3); `progress(done, total)` is called after each part.
+        A failed part aborts the multipart upload.
+        """
+        from byob_core import transfer
+
+        return transfer.upload_file(
+            self,
+            path,
+            key,
+            team=team,
+            content_type=content_type,
+            part_size=part_size,
+            progress=progress,
+            user=user,
+        )
+
+    def download_file(
+        self,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        team: str | None = None,
+        progress: Progress | None = None,
+        user: str | None = None,
+    ) -> Transfer:
+        """Download `key` to a local file through a signed GET (written atomically)."""
+        from byob_core import transfer
+
+        return transfer.download_file(self, key, path, team=team, progress=progress, user=user)
 
     # -- provision ------------------------------------------------------------------------
     def _provision_context(self, where: Resolution, apply: bool) -> ProvisionContext:
@@ -392,7 +450,64 @@ class Byob:
         findings.extend(self.host.validate(store, context))
         findings.append(self._marker_finding(where))
         findings.extend(self._probe(store, fs, read_only=read_only))
-        return Report(store=store, findings=[_tag(f) for f in findings], team=where.team)
+        report = Report(store=store, findings=[_tag(f) for f in findings], team=where.team)
+        self._record_validation(where, report)
+        return report
+
+    def validate_all(self, *, read_only: bool = False) -> dict[str, Report]:
+        """Validate every configured store, by config key (``instance``, ``teams.<name>``).
+
+        A store that cannot be validated at all (a missing plugin, say) gets a report
+        with one failed ``core.error`` finding instead of stopping the others.
+        """
+        results: dict[str, Report] = {}
+        for key, store in self.config.stores().items():
+            team = key.removeprefix("teams.") if key.startswith("teams.") else None
+            try:
+                results[key] = self.validate(team, read_only=read_only)
+            except ByobError as exc:
+                finding = _tag(Finding.failed("core.error", Exception.__str__(exc), hint=exc.hint))
+                results[key] = Report(store=store, findings=[finding], team=team)
+        return results
+
+    VALIDATIONS = "validations.json"
+
+    def _record_validation(self, where: Resolution, report: Report) -> None:
+        """Remember the outcome per store, for `team show` (local state, never a secret)."""
+        name = where.team if where.scope == "team" and where.team else "instance"
+        path = self.config.data_dir / self.VALIDATIONS
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            data = {}
+        counts: dict[str, int] = {}
+        for finding in report.findings:
+            counts[finding.status.value] = counts.get(finding.status.value, 0) + 1
+        data[name] = {
+            "at": utcnow().isoformat().replace("+00:00", "Z"),
+            "store": report.store.display,
+            "ok": report.ok,
+            "counts": counts,
+            "failed": [f.check for f in report.findings if f.status is Status.FAIL],
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only data dir must not fail a validation
+            log.warning("validation_not_recorded", error=str(exc))
+
+    def last_validation(self, team: str | None = None) -> dict[str, Any] | None:
+        """The outcome of the last validation of `team`'s store (None: never validated here)."""
+        where = self.resolve(team)
+        name = where.team if where.scope == "team" and where.team else "instance"
+        try:
+            data = json.loads((self.config.data_dir / self.VALIDATIONS).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        entry = data.get(name)
+        return entry if isinstance(entry, dict) else None
 
     def _config_findings(self, where: Resolution) -> Iterable[Finding]:
         store = where.store
