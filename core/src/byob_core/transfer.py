@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import math
 import os
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ import attrs
 
 from byob_core import keys
 from byob_core.errors import ByobError, StoreAccessError
-from byob_core.signing import CompletedPart, SignedRequest, plan_multipart
+from byob_core.signing import CompletedPart, Part, SignedRequest, plan_multipart
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -104,11 +105,20 @@ def upload_file(
             f"part size {part_size} is below the smallest part S3 and GCS accept ({SMALLEST_PART} bytes)",
             hint=f"use at least {SMALLEST_PART} bytes (5 MiB)",
         )
-    plan = plan_multipart(
-        size, min_part_size=part_size or spec.min_part_size, max_parts=spec.max_parts
-    )
+    if part_size is None:
+        plan = plan_multipart(size, min_part_size=spec.min_part_size, max_parts=spec.max_parts)
+        parts = list(plan.parts) if plan.multipart else []
+    else:
+        # An explicit part size splits any object larger than it (within the part limit).
+        step = max(part_size, math.ceil(size / spec.max_parts))
+        parts = [
+            Part(number=i + 1, offset=offset, size=min(step, size - offset))
+            for i, offset in enumerate(range(0, size, step))
+        ]
+        if len(parts) < 2:
+            parts = []
     extra: dict[str, Any] = {"content_type": content_type} if content_type else {}
-    if not plan.multipart:
+    if not parts:
         body = source.read_bytes()
         [signed] = byob.sign([key], team=team, method="PUT", user=user, **extra)
         headers = _send(signed, body)
@@ -120,7 +130,7 @@ def upload_file(
     completed: list[CompletedPart] = []
     try:
         with source.open("rb") as handle:
-            for part in plan.parts:
+            for part in parts:
                 handle.seek(part.offset)
                 body = handle.read(part.size)
                 md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
@@ -134,7 +144,7 @@ def upload_file(
         with contextlib.suppress(Exception):  # the first error is the one to report
             byob.abort_upload(upload, team=team)
         raise
-    return Transfer(key=key, size=size, parts=len(plan.parts))
+    return Transfer(key=key, size=size, parts=len(parts))
 
 
 def download_file(
