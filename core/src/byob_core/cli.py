@@ -38,6 +38,26 @@ def out_json(data: Any) -> None:
     out(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+def out_signed(signed: Sequence[Any], as_json: bool) -> None:
+    """Signed requests, each URL exactly as signed; everything else redacted as usual.
+
+    A signed URL is the product: it must carry the access key id and, for temporary
+    credentials, the session token, so it is never passed through `secrets.redact`.
+    """
+    if as_json:
+        rows = []
+        for s in signed:
+            row = s.to_dict()
+            rest = json.loads(secrets.redact(json.dumps(row, default=str, ensure_ascii=False)))
+            rows.append({k: row["url"] if k == "url" else rest[k] for k in row})
+        sys.stdout.write(json.dumps(rows, indent=2, default=str, ensure_ascii=False) + "\n")
+        return
+    for s in signed:
+        sys.stdout.write(f"{s.method} {s.url}\n")
+        for line in s.header_lines():
+            out(f"  header {line}")
+
+
 def out_fields(data: dict[str, Any], as_json: bool) -> None:
     """A flat mapping as JSON, or as aligned ``name value`` lines."""
     if as_json:
@@ -311,13 +331,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         at=_parse_at(args.at),
         **extra,
     )
-    if args.json:
-        out_json([s.to_dict() for s in signed])
-    else:
-        for s in signed:
-            out(f"{s.method} {s.url}")
-            for line in s.header_lines():
-                out(f"  header {line}")
+    out_signed(signed, args.json)
     return EXIT_OK
 
 

@@ -38,7 +38,7 @@ from fsspec.spec import AbstractFileSystem
 from byob_core import keys
 from byob_core.config import INSTANCE, check_team_name
 from byob_core.config import from_mapping as config_from_mapping
-from byob_core.errors import ByobError, ConfigError, UnsafeKeyError
+from byob_core.errors import ByobError, ConfigError, StoreAccessError, UnsafeKeyError
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -119,6 +119,14 @@ class _CachedPerConfig(type(AsyncFileSystem)):  # type: ignore[misc]
 
 
 # -- where a team's paths land ----------------------------------------------------------
+
+
+class _PlainPaths:
+    """Stands in for a provider filesystem where only path normalisation is needed."""
+
+    @staticmethod
+    def _strip_protocol(path: str) -> str:
+        return path.rstrip("/")
 
 
 class _Place:
@@ -981,11 +989,35 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         for reads, 24 hours for PUT) and the provider's maximum applies. A ``file``
         store cannot sign (`UnsupportedError`, a `NotImplementedError`).
         """
-        place, key, _ = self._file(path)
+        try:
+            place, key, _ = self._file(path)
+            team = place.team
+        except StoreAccessError:
+            # A store whose filesystem cannot be built (GCS with HMAC keys, which gcsfs
+            # does not take) still signs: the same guard, without the filesystem.
+            team, key = self._sign_target(path)
         signed = self.byob.sign(
-            [key], team=place.team, method=method, expires=expiration, user=user, **kwargs
+            [key], team=team, method=method, expires=expiration, user=user, **kwargs
         )
         return signed[0].url
+
+    def _sign_target(self, path: Any) -> tuple[str, str]:
+        """(team, key) of a byob path, checked as `_locate` checks it, with no filesystem."""
+        text = self._strip_protocol(path)
+        if text.startswith("/"):
+            raise _refused(path, "byob:// paths are relative to a team: byob://<team>/<key>")
+        team, _, key = text.partition("/")
+        if not key:
+            raise IsADirectoryError(errno.EISDIR, "the root of a team is a directory", str(path))
+        store = self.byob.resolve(team).store
+        try:
+            keys.join(store.subpath, key)
+        except UnsafeKeyError as exc:
+            raise _refused(path, str(exc)) from None
+        hidden = self._nested(store, _PlainPaths())
+        if any(key == h or key.startswith(h + "/") for h in hidden):
+            raise _refused(path, f"key {key!r} belongs to another configured store")
+        return team, key
 
     def __repr__(self) -> str:
         source = self.byob.config.source

@@ -54,15 +54,16 @@ def register_environment_secrets(environ: Mapping[str, str] | None = None) -> No
 def redact_secrets(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: blank secret-looking fields and any registered secret value."""
+    """structlog processor: blank secret-looking fields, any registered secret value, and
+    the signature and session token of any signed URL."""
     for name, value in list(event_dict.items()):
         lowered = name.lower()
         if any(word in lowered for word in _SECRET_NAMES) and value:
             event_dict[name] = secrets.REDACTED
         elif isinstance(value, str):
-            event_dict[name] = secrets.redact(value)
+            event_dict[name] = secrets.redact(secrets.redact_signed_url(value))
         elif value is not None and not isinstance(value, int | float | bool):
-            event_dict[name] = secrets.redact(str(value))
+            event_dict[name] = secrets.redact(secrets.redact_signed_url(str(value)))
     return event_dict
 
 

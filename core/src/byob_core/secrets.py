@@ -64,3 +64,25 @@ def known() -> frozenset[str]:
     """The registered secret values (for tests that scan output)."""
     with _lock:
         return frozenset(_secrets)
+
+
+#: Query parameters of a signed URL that let anyone holding it act: the signature, and
+#: a session token the URL must carry. Identifiers (``X-Amz-Credential``) stay readable.
+_URL_SECRETS = re.compile(
+    r"(?i)([?&](?:X-Amz-Signature|X-Amz-Security-Token|X-Goog-Signature|sig|Signature"
+    r"|x-goog-security-token)=)[^&#\s\"']*"
+)
+
+
+def redact_signed_url(text: str) -> str:
+    """`text` with the signature and session token of every signed URL in it blanked.
+
+    For logs and error messages. The CLI prints signed URLs verbatim on stdout: there
+    the URL is the product, and a session token it carries belongs to it.
+
+    >>> redact_signed_url("https://h/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=ab12")
+    'https://h/k?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=***'
+    """
+    if not text or "=" not in text:
+        return text
+    return _URL_SECRETS.sub(lambda m: m.group(1) + REDACTED, text)

@@ -58,9 +58,9 @@ class Credentials:
     private_key: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        # The access key id is not a secret by AWS's rules, but it identifies an
-        # account and has no place in logs; redact it with the rest.
-        secrets.register(getattr(self, name) for name in CREDENTIAL_FIELDS)
+        # Only the secret parts: an access key id (or HMAC id) is an identifier that a
+        # signed URL must carry (``X-Amz-Credential``), so redacting it breaks the URL.
+        secrets.register(getattr(self, name) for name in _SECRET_FIELDS)
 
     def __bool__(self) -> bool:
         return any(getattr(self, name) for name in CREDENTIAL_FIELDS)
