@@ -81,7 +81,31 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {secrets.redact(message)}\n")
+        if _json_errors:
+            _fail_json(message, f"see `{self.prog} --help`", EXIT_USAGE)
         raise SystemExit(EXIT_USAGE)
+
+
+#: Set by `main` when argv asks for ``--json``: failures then print one JSON object on stdout.
+_json_errors = False
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    """Whether ``--json`` is among the options (read before parsing, so parse errors count)."""
+    for arg in argv:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def _fail_json(error: str, hint: str, code: int) -> None:
+    """The one JSON object a script reads on failure: ``{"error", "hint", "exit"}``."""
+    sys.stdout.write(
+        secrets.redact(json.dumps({"error": error, "hint": hint, "exit": code}, ensure_ascii=False))
+        + "\n"
+    )
 
 
 def build_parser() -> Parser:
@@ -492,6 +516,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- entry point ----------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
+    global _json_errors
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _json_errors = _wants_json(argv)
+    try:
+        return _main(argv)
+    finally:
+        _json_errors = False
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -501,7 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run is None:
-        parser.print_help()
+        if _json_errors:
+            _fail_json("no command given", f"see `{parser.prog} --help`", EXIT_USAGE)
+        else:
+            parser.print_help()
         return EXIT_USAGE
     from byob_core import logs
 
@@ -509,20 +546,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args)
     except (UsageError, ByobError) as exc:
-        _fail(f"error: {exc}")
         # Bad input is 2; a store or a run that failed on its own is 1.
         failed = isinstance(exc, StoreAccessError) or (
             isinstance(exc, GcError) and not isinstance(exc, ValueError)
         )
-        return EXIT_FAILED if failed else EXIT_USAGE
+        code = EXIT_FAILED if failed else EXIT_USAGE
+        _fail(f"error: {exc}")
+        if _json_errors:
+            _fail_json(Exception.__str__(exc), getattr(exc, "hint", "") or _default_hint(exc), code)
+        return code
     except KeyboardInterrupt:
         _fail("interrupted")
+        if _json_errors:
+            _fail_json("interrupted", "", 130)
         return 130
     except Exception as exc:
         if os.environ.get("BYOB_DEBUG"):
             raise
         _fail(f"error: unexpected {type(exc).__name__}: {exc} (set BYOB_DEBUG=1 for a traceback)")
+        if _json_errors:
+            _fail_json(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "set BYOB_DEBUG=1 for a traceback",
+                EXIT_FAILED,
+            )
         return EXIT_FAILED
+
+
+def _default_hint(exc: BaseException) -> str:
+    from byob_core.errors import ConfigError, UnsafeKeyError, UriError
+
+    if isinstance(exc, UriError):
+        return "see docs/connection-strings.md for the formats"
+    if isinstance(exc, ConfigError):
+        return "fix the setting named in the error (see docs/configuration.md)"
+    if isinstance(exc, UnsafeKeyError):
+        return "give a key relative to the store, such as runs/abc/file.bin"
+    if isinstance(exc, UsageError):
+        return "see `python -m byob_core COMMAND --help`"
+    return ""
 
 
 def _fail(message: str) -> None:
