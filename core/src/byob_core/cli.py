@@ -147,6 +147,11 @@ def build_parser() -> Parser:
         "validate", parents=[common, scoped], help="check a store, each check a finding"
     )
     p.add_argument("--read-only", action="store_true", help="skip every check that writes")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every configured store, one summary table (exit 1 if any fails)",
+    )
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser("sign", parents=[common, scoped], help="pre-sign requests for keys")
@@ -216,7 +221,9 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=cmd_upload_plan)
 
-    team = sub.add_parser("team", help="teams: create one with its store")
+    team = sub.add_parser(
+        "team", help="teams: create, list, show, and rotate a team store's credentials"
+    )
     team_sub = team.add_subparsers(dest="team_command", metavar="COMMAND", parser_class=Parser)
     p = team_sub.add_parser("create", parents=[common], help="create a team with its own store")
     p.add_argument("name", metavar="NAME")
@@ -233,6 +240,11 @@ def build_parser() -> Parser:
     p.add_argument("--client-id")
     p.add_argument("--no-provision", action="store_true", help="only check and record the team")
     p.set_defaults(run=cmd_team_create)
+
+    from byob_core import admin
+
+    admin.add_team_parsers(team_sub, common)
+    admin.add_path_parsers(sub, common)
 
     p = sub.add_parser(
         "demo", parents=[common], help="the whole lifecycle on a throw-away embedded store"
@@ -327,6 +339,12 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.all:
+        if args.team:
+            raise UsageError("give --all or --team, not both")
+        from byob_core import admin
+
+        return admin.validate_all(args)
     report = _byob(args).validate(args.team, read_only=args.read_only)
     _print_report(report, args.json)
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -9,7 +9,7 @@ A team's store cannot be changed once the team exists: that is a migration.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import attrs
 from byob_core import config as config_mod
 from byob_core import uris
 from byob_core.api import Byob
-from byob_core.errors import ByobError, ConfigError
+from byob_core.errors import ByobError, ConfigError, UnknownTeamError
 from byob_core.findings import Report
 from byob_core.plans import Action, Plan
 
@@ -167,3 +167,164 @@ def create_team(
     os.replace(tmp, path)
     say(f"team {name} created; recorded in {path}")
     return result
+
+
+@attrs.frozen(kw_only=True)
+class Rotation:
+    """What `rotate_credentials` did: which credential fields changed (names, never values)."""
+
+    team: str
+    config_path: Path
+    changed: tuple[str, ...]
+    report: Report
+    written: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "config": str(self.config_path),
+            "changed": list(self.changed),
+            "written": self.written,
+            "validation": self.report.to_dict(),
+            "ok": self.ok,
+        }
+
+
+#: Fields a rotation may carry over from the old entry of a connection-string team.
+_KEPT_WITH_URI = ("options", "kms_key_arn", "tenant_id", "client_id")
+
+
+def rotate_credentials(
+    name: str,
+    *,
+    store_uri: str | None = None,
+    settings: Mapping[str, str] | None = None,
+    unset: Sequence[str] = (),
+    config_path: str | os.PathLike[str] | None = None,
+    read_only: bool = False,
+    echo: Callable[[str], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Rotation:
+    """Give team `name`'s store new credentials: the same store, validated with them first.
+
+    New credentials are not a migration: the bucket, sub-path, endpoint and every other
+    field that says *where* the store is must stay as they are (changing them is refused).
+    The configuration file is written only when the validation with the new credentials
+    passes, and its comments are kept.
+    """
+    import tomlkit
+
+    from byob_core.stores import CREDENTIAL_FIELDS
+
+    env = os.environ if environ is None else environ
+    say = echo or (lambda _text: None)
+    settings = dict(settings or {})
+    path = config_mod.config_path(config_path, environ=env)
+    config_mod.check_team_name(name)
+    if not store_uri and not settings and not unset:
+        raise ConfigError(
+            [("team rotate", "give the new credentials: --store URI, or --set FIELD=VALUE")]
+        )
+    for field in [*settings, *unset]:
+        if field not in CREDENTIAL_FIELDS:
+            raise ConfigError(
+                [
+                    (
+                        field,
+                        f"is not a credential field (credential fields: {', '.join(CREDENTIAL_FIELDS)}); "
+                        "changing where a team store is calls for a migration, not a rotation",
+                    )
+                ]
+            )
+    if not path.is_file():
+        raise ConfigError([("", f"configuration file {path} does not exist")])
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    old_config = config_mod.from_mapping(document.unwrap(), environ=env, source=path)
+    old_store = old_config.teams.get(name)
+    raw = document.get("teams", {}).get(name)
+    if old_store is None or raw is None:
+        raise UnknownTeamError(
+            f"team {name!r} has no store of its own in {path}",
+            hint="`team list` shows the teams with a store; `team create` makes one",
+        )
+    old_entry: dict[str, Any] = {"store": str(raw)} if isinstance(raw, str) else dict(raw.unwrap())
+    if store_uri:
+        uris.parse(store_uri, environ=env)  # the connection-string message, before anything else
+        entry = {"store": store_uri, **{k: old_entry[k] for k in _KEPT_WITH_URI if k in old_entry}}
+    else:
+        entry = dict(old_entry)
+        if "store" in entry and uris.parse(str(entry["store"]), environ=env).credentials:
+            raise ConfigError(
+                [
+                    (
+                        f"teams.{name}.store",
+                        "the connection string carries the credentials: rotate with "
+                        "--store <the same connection string with the new credentials>",
+                    )
+                ],
+                source=str(path),
+            )
+    for field in unset:
+        entry.pop(field, None)
+    entry.update(settings)
+
+    candidate = document.unwrap()
+    candidate["teams"][name] = entry
+    new_config = config_mod.from_mapping(candidate, environ=env, source=path)
+    new_store = new_config.teams[name]
+    before = {k: v for k, v in old_store.to_dict().items() if k not in _CREDENTIAL_KEYS}
+    after = {k: v for k, v in new_store.to_dict().items() if k not in _CREDENTIAL_KEYS}
+    moved = sorted(k for k in before if before[k] != after[k])
+    if moved:
+        raise ConfigError(
+            [
+                (
+                    f"teams.{name}",
+                    f"the new entry changes {', '.join(moved)}, not only credentials; a team's "
+                    "store cannot be changed after the team is created: that is a migration",
+                )
+            ],
+            source=str(path),
+        )
+    changed = tuple(
+        sorted(
+            f
+            for f in CREDENTIAL_FIELDS
+            if getattr(old_store.credentials, f, None) != getattr(new_store.credentials, f, None)
+        )
+    )
+    say(
+        f"validating {new_store.display} with the new credentials ({', '.join(changed) or 'none changed'})"
+    )
+    report = Byob(new_config).validate(name, read_only=read_only)
+    for finding in report.findings:
+        if finding.status.value == "fail":
+            say(f"fail: {finding.check}: {finding.message}")
+    written = False
+    if report.ok:
+        teams = document["teams"]
+        if isinstance(raw, str):
+            teams[name] = entry["store"] if set(entry) == {"store"} else entry
+        else:
+            for key in list(raw):
+                if key not in entry:
+                    del raw[key]
+            for key, value in entry.items():
+                if raw.get(key) != value:
+                    raw[key] = value
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+        written = True
+        say(f"team {name}: new credentials validated and recorded in {path}")
+    else:
+        say(f"team {name}: the new credentials failed validation; {path} is unchanged")
+    return Rotation(team=name, config_path=path, changed=changed, report=report, written=written)
+
+
+_CREDENTIAL_KEYS = ("has_credentials", "credential_fields")
