@@ -630,7 +630,9 @@ class Byob:
         opts = options if options is not None else gc.GcOptions()
         if opts.journal is None and opts.data_dir is None:
             opts = attrs.evolve(opts, data_dir=self.config.data_dir)
-        return gc.collect(self.host, store, live, opts, **kw)
+        # Another configured store inside this one's sub-path is never collected with it.
+        nested = gc.nested_prefixes(store, self.config.stores().values())
+        return gc.collect(self.host, store, live, opts, nested=nested, **kw)
 
 
 def _tag(finding: Finding) -> Finding:

@@ -8,15 +8,17 @@ and import no cloud SDK.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from byob_core import secrets
-from byob_core.errors import ByobError, GcError, StoreAccessError
+from byob_core.errors import ByobError, GcBusyError, GcError, StoreAccessError
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -78,6 +80,13 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
 
 # -- parser ---------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
+    """An argument parser that never guesses: no prefix matching of long options (``--all``
+    is not ``--allow-empty-live``), and errors redacted before they are printed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {secrets.redact(message)}\n")
@@ -177,7 +186,11 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("gc", parents=[common, scoped], help="delete objects no live key names")
     p.add_argument(
-        "--live", required=True, metavar="FILE", help="live keys: one per line, or a JSON list"
+        "--live",
+        required=True,
+        metavar="FILE",
+        help="live keys relative to the store's sub-path: one per line (each line ending "
+        "with a newline), or a JSON list; '-' reads standard input",
     )
     p.add_argument(
         "--grace",
@@ -202,6 +215,11 @@ def build_parser() -> Parser:
         "--allow-empty-live",
         action="store_true",
         help="accept an empty live set (deletes every old object)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when most live keys name no object (normally a wrong live-key form)",
     )
     p.add_argument(
         "--journal",
@@ -436,7 +454,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         grace = gc.parse_duration(args.grace)
     except ValueError as exc:
         raise UsageError(f"--grace: {exc}") from None
-    live = gc.load_live_keys(Path(args.live))
+    live = gc.load_live_keys(args.live if args.live == "-" else Path(args.live))
     byob = _byob(args)
     options = gc.GcOptions(
         grace=grace,
@@ -445,6 +463,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         abort_uploads=args.abort_uploads,
         journal=Path(args.journal) if args.journal else None,
         allow_empty_live=args.allow_empty_live,
+        force=args.force,
     )
     progress = _Progress(sys.stderr.isatty() and not args.json)
     try:
@@ -562,11 +581,12 @@ def _main(argv: list[str]) -> int:
 
     logs.configure()
     try:
-        return run(args)
+        with _terminate_as_interrupt():
+            return run(args)
     except (UsageError, ByobError) as exc:
         # Bad input is 2; a store or a run that failed on its own is 1.
         failed = isinstance(exc, StoreAccessError) or (
-            isinstance(exc, GcError) and not isinstance(exc, ValueError)
+            isinstance(exc, GcError) and not isinstance(exc, ValueError | GcBusyError)
         )
         code = EXIT_FAILED if failed else EXIT_USAGE
         _fail(f"error: {exc}")
@@ -603,6 +623,24 @@ def _default_hint(exc: BaseException) -> str:
     if isinstance(exc, UsageError):
         return "see `python -m byob_core COMMAND --help`"
     return ""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so locks are released and temporary files removed."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(message: str) -> None:

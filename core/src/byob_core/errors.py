@@ -80,3 +80,7 @@ class StoreAccessError(ByobError, PermissionError):
 
 class GcError(ByobError, RuntimeError):
     """Garbage collection cannot start or cannot go on safely."""
+
+
+class GcBusyError(GcError):
+    """Another garbage collection holds the store's lock (exit 2); the message names it."""

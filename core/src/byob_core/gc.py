@@ -45,19 +45,24 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import heapq
+import io
+import itertools
 import json
 import os
 import re
-import tempfile
+import socket
+import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import structlog
 
 from byob_core import keys
-from byob_core.errors import GcError, UnsafeKeyError
+from byob_core.errors import GcBusyError, GcError, UnsafeKeyError
 from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
 
 if TYPE_CHECKING:
@@ -67,13 +72,17 @@ if TYPE_CHECKING:
 log = structlog.get_logger("byob.gc")
 
 __all__ = [
+    "GcBusyError",
     "GcInputError",
+    "GcLiveMismatchError",
     "GcOptions",
     "GcReport",
     "LiveSet",
     "collect",
     "default_journal",
     "load_live_keys",
+    "lock_path",
+    "nested_prefixes",
     "parse_duration",
 ]
 
@@ -90,6 +99,19 @@ _PHASES = (Kind.OBJECTS, Kind.VERSIONS, Kind.UPLOADS)
 
 class GcInputError(GcError, ValueError):
     """Bad input to garbage collection: a malformed duration or live-key source (exit 2)."""
+
+
+class GcLiveMismatchError(GcError):
+    """Most live keys name no object: the live set is probably in the wrong form (exit 1).
+
+    Raised before anything is deleted; ``force`` (``--force``) runs anyway.
+    """
+
+
+#: Live keys looked up in the store before anything is deleted (all of them when fewer).
+LIVE_SAMPLE = 100
+#: A run stops before deleting when more than this share of the looked-up keys is missing.
+LIVE_MISSING_LIMIT = 0.5
 
 
 # -- durations ---------------------------------------------------------------------------
@@ -178,12 +200,16 @@ def _add_checked(found: set[str], key: object, where: str, source: str) -> None:
 def load_live_keys(source: LiveSet | str | os.PathLike[str] | Iterable[str]) -> LiveSet:
     """Load and check the live keys from a file or an iterable.
 
-    `source` is a path to a file with one key per line (blank lines ignored), a path to
-    a JSON file holding a list of strings (recognised by its first character, ``[``), or
-    any iterable of strings. Keys are relative to the store's sub-path; each passes
-    `byob_core.keys.check`. Any problem (a missing or unreadable file, a malformed JSON
-    list, a bad key) raises `GcInputError` naming the line or item, so a caller deletes
-    nothing.
+    `source` is a path to a text file with one key per line, every line ending with a
+    newline (blank lines ignored), a path to a JSON file holding a list of strings
+    (recognised by its first character, ``[``), ``-`` for standard input (either form),
+    or any iterable of strings. A named pipe works as a path. Keys are relative to the
+    store's sub-path; each passes `byob_core.keys.check`.
+
+    Anything else is refused with `GcInputError` naming the line or item, so a caller
+    deletes nothing: a missing or unreadable file, a text file whose last line has no
+    newline (a truncated export), a JSON document that is not a list of strings (such
+    as ``{"keys": [...]}``), a bad key.
 
     >>> len(load_live_keys(["runs/a.bin", "runs/b.bin", "runs/a.bin"]))
     2
@@ -193,25 +219,22 @@ def load_live_keys(source: LiveSet | str | os.PathLike[str] | Iterable[str]) -> 
     found: set[str] = set()
     if isinstance(source, str | os.PathLike):
         name = os.fspath(source)
-        label = f"live-key file {name}"
-        try:
-            with open(name, encoding="utf-8-sig", newline=None) as handle:
-                head = handle.read(4096)
-                if head.lstrip()[:1] == "[":
-                    _load_json(head + handle.read(), found, label)
-                else:
-                    handle.seek(0)
-                    for number, line in enumerate(handle, start=1):
-                        key = line.rstrip("\n")
-                        if key.strip():
-                            _add_checked(found, key, f"line {number}", label)
-        except UnicodeDecodeError as exc:
-            raise GcInputError(f"{label} is not UTF-8 text: {exc.reason}") from None
-        except OSError as exc:
-            raise GcInputError(
-                f"cannot read {label}: {exc.strerror or exc}",
-                hint="give a file with one live key per line, or a JSON list of keys",
-            ) from None
+        if name == "-":
+            label = "live keys on standard input"
+            _load_stream(sys.stdin.buffer, found, label)
+        else:
+            label = f"live-key file {name}"
+            try:
+                # A directory opens on POSIX but fails on read; say so plainly.
+                if os.path.isdir(name):
+                    raise IsADirectoryError(21, "is a directory")
+                with open(name, "rb") as raw:
+                    _load_stream(raw, found, label)
+            except OSError as exc:
+                raise GcInputError(
+                    f"cannot read {label}: {exc.strerror or exc}",
+                    hint="give a file with one live key per line, or a JSON list of keys",
+                ) from None
     else:
         label = "live keys"
         try:
@@ -226,6 +249,43 @@ def load_live_keys(source: LiveSet | str | os.PathLike[str] | Iterable[str]) -> 
     return LiveSet(keys=frozen, digest=_digest(frozen), source=name)
 
 
+_FORMS = "a live-key file is one key per line (each line ending with a newline), or a JSON list"
+
+
+def _load_stream(raw: IO[bytes], found: set[str], label: str) -> None:
+    """Read a live-key source from a binary stream, once, without seeking (pipes work)."""
+    handle = io.TextIOWrapper(raw, encoding="utf-8-sig", newline=None)
+    try:
+        head = handle.read(4096)
+        first = head.lstrip()[:1]
+        if first == "[":
+            _load_json(head + handle.read(), found, label)
+            return
+        if first in ("{", '"'):
+            kind = "a JSON object" if first == "{" else "JSON (a quoted string)"
+            raise GcInputError(
+                f"{label} holds {kind}, which is not a live-key form",
+                hint=f'{_FORMS} of strings such as ["runs/a.bin"]',
+            )
+        lines = itertools.chain(io.StringIO(head + handle.readline()), handle)
+        line = ""
+        number = 0
+        for number, line in enumerate(lines, start=1):
+            key = line[:-1] if line.endswith("\n") else line
+            if key.strip():
+                _add_checked(found, key, f"line {number}", label)
+        if line and not line.endswith("\n"):
+            raise GcInputError(
+                f"{label}, line {number}: the last line {line[:80]!r} has no newline; "
+                "the file may be truncated",
+                hint=f"{_FORMS}; end the last key with a newline",
+            )
+    except UnicodeDecodeError as exc:
+        raise GcInputError(f"{label} is not UTF-8 text: {exc.reason}") from None
+    finally:
+        handle.detach()
+
+
 def _load_json(text: str, found: set[str], label: str) -> None:
     try:
         data = json.loads(text)
@@ -233,10 +293,10 @@ def _load_json(text: str, found: set[str], label: str) -> None:
         # A truncated export must not be read as "fewer live keys": refuse it.
         raise GcInputError(
             f"{label} starts with '[' but is not valid JSON: {exc.msg} at line {exc.lineno}",
-            hint="a live-key file is one key per line, or a JSON list of strings",
+            hint=f"{_FORMS} of strings",
         ) from None
     if not isinstance(data, list):
-        raise GcInputError(f"{label}: the JSON must be a list of strings")
+        raise GcInputError(f"{label}: the JSON must be a list of strings", hint=_FORMS)
     for number, key in enumerate(data, start=1):
         _add_checked(found, key, f"item {number}", label)
 
@@ -266,6 +326,7 @@ class GcOptions:
     journal: the journal file; None means ``default_journal(data_dir, store)`` when
         `data_dir` is given, and no journal (no resuming) otherwise.
     allow_empty_live: an empty live set is refused unless this says it is meant.
+    force: run even when most live keys name no object (see `GcLiveMismatchError`).
     """
 
     grace: dt.timedelta = attrs.field(default=dt.timedelta(hours=24), converter=_timedelta)
@@ -276,6 +337,7 @@ class GcOptions:
     journal: Path | None = attrs.field(default=None, converter=_optional_path)
     data_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     allow_empty_live: bool = False
+    force: bool = False
 
     @grace.validator
     def _check_grace(self, _: attrs.Attribute[dt.timedelta], value: dt.timedelta) -> None:
@@ -296,10 +358,19 @@ class GcOptions:
         return None
 
 
+def _store_digest(store: Store) -> str:
+    identity = json.dumps(list(store.identity)).encode()
+    return hashlib.sha256(identity).hexdigest()[:24]
+
+
 def default_journal(data_dir: str | os.PathLike[str], store: Store) -> Path:
     """``<data_dir>/gc/<store digest>.json``: one journal per store, whatever its team name."""
-    identity = json.dumps(list(store.identity)).encode()
-    return Path(data_dir) / "gc" / f"{hashlib.sha256(identity).hexdigest()[:24]}.json"
+    return Path(data_dir) / "gc" / f"{_store_digest(store)}.json"
+
+
+def lock_path(journal: str | os.PathLike[str], store: Store) -> Path:
+    """The store's lock, ``<store digest>.lock`` next to the journal: one run per store."""
+    return Path(journal).parent / f"{_store_digest(store)}.lock"
 
 
 _COUNTERS = (
@@ -307,6 +378,7 @@ _COUNTERS = (
     "kept_live",
     "kept_young",
     "kept_reserved",
+    "kept_nested",
     "deleted",
     "bytes_freed",
     "versions_listed",
@@ -341,6 +413,8 @@ class GcReport:
     kept_live: int = 0
     kept_young: int = 0
     kept_reserved: int = 0
+    #: Objects under another configured store nested inside this one's sub-path.
+    kept_nested: int = 0
     deleted: int = 0
     bytes_freed: int = 0
     versions_listed: int = 0
@@ -358,6 +432,9 @@ class GcReport:
     #: Live keys that were not found among the current objects (a hint of a wrong live
     #: file, such as keys given with the sub-path in front); None when it cannot be told.
     live_missing: int | None = None
+    #: Live keys looked up before deleting, and how many of those named no object.
+    live_checked: int = 0
+    live_checked_missing: int = 0
 
     @property
     def ok(self) -> bool:
@@ -378,6 +455,8 @@ class GcReport:
             "ok": self.ok,
             **self.counters(),
             "live_missing": self.live_missing,
+            "live_checked": self.live_checked,
+            "live_checked_missing": self.live_checked_missing,
             "errors": [{"key": key, "message": message} for key, message in self.errors],
         }
         if self.dry_run:
@@ -415,18 +494,89 @@ def _read_journal(path: Path) -> dict[str, Any] | None:
 
 
 def _write_journal(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` atomically: a reader (or a crash) sees the old journal or the new one."""
+    """Write `data` atomically: a reader (or a crash) sees the old journal or the new one.
+
+    The temporary file has one fixed name per journal (``.<name>.tmp``; the run holds the
+    store's lock): it is removed on any error or interrupt, and a run killed outright
+    while writing (SIGKILL) leaves at most that one file, which the next run removes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    payload = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    temporary = _temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, separators=(",", ":"))
+        with open(temporary, "wb") as handle:
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+def _temporary(journal: Path) -> Path:
+    return journal.with_name(f".{journal.name}.tmp")
+
+
+def _remove_leftovers(journal: Path) -> None:
+    """Temporary journal files of a run that was killed (this run holds the lock)."""
+    with contextlib.suppress(OSError):
+        for leftover in journal.parent.glob(f".{journal.name}.*tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _store_lock(path: Path, store: Store) -> Iterator[None]:
+    """Hold the store's lock file for the run; another holder is a `GcBusyError`.
+
+    An advisory lock (``flock``) on ``<journal dir>/<store digest>.lock``: the kernel
+    releases it when the process ends, however it ends, so a killed run never leaves a
+    stale lock. The file names its holder (process id, host, start time).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise GcError(
+            f"cannot create the garbage-collection lock {path}: {exc.strerror or exc}",
+            hint="the journal directory must be a writable directory",
+        ) from None
+    try:
+        if not _try_lock(fd):
+            holder = os.pread(fd, 1024, 0).decode("utf-8", "replace").strip()
+            raise GcBusyError(
+                f"another garbage collection of {store.display} is running "
+                f"({holder or 'holder unknown'})",
+                hint=f"wait for it to finish, or stop it; its lock is {path}",
+            )
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 # -- the engine --------------------------------------------------------------------------
@@ -444,6 +594,7 @@ def collect(
     now: dt.datetime | None = None,
     on_progress: OnProgress | None = None,
     on_delete: OnDelete | None = None,
+    nested: Iterable[str] = (),
 ) -> GcReport:
     """Delete from `store` every object that `live` does not name and that is older than
     the grace period; optionally purge old noncurrent versions and abort stale uploads.
@@ -454,22 +605,109 @@ def collect(
     on_progress: called with the report as listing and deletion advance.
     on_delete: called after each batch, once the journal records it, with the kind and
         the entries deleted (in a dry run: the entries that would be).
+    nested: full-key prefixes (ending in '/') of other stores that lie inside this one's
+        sub-path (`nested_prefixes`); nothing under them is touched, not even listed
+        for deletion. `byob_core.Byob.gc` passes every configured store's.
 
-    Raises `GcInputError` for bad input (nothing is deleted) and `GcError` when the run
-    cannot go on safely; an exception from the provider propagates, and a re-run with the
-    same journal resumes after the last batch that completed.
+    A live key that starts with the store's sub-path is read both as given and without
+    the sub-path (both objects are kept). Before deleting anything, up to `LIVE_SAMPLE`
+    live keys are looked up; when more than `LIVE_MISSING_LIMIT` of them name no object,
+    the run stops with `GcLiveMismatchError` unless ``options.force``.
+
+    Raises `GcInputError` for bad input (nothing is deleted), `GcBusyError` when another
+    run holds the store's lock, and `GcError` when the run cannot go on safely; an
+    exception from the provider propagates, and a re-run with the same journal resumes
+    after the last batch that completed.
     """
     options = options or GcOptions()
-    live_set = load_live_keys(live)
+    live_set = _with_readings(load_live_keys(live), store)
     if not live_set.keys and not options.allow_empty_live:
         raise GcInputError(
             "the live set is empty: every object older than the grace period would be deleted",
             hint="check the live-key export; pass allow_empty_live (--allow-empty-live) if meant",
         )
     run = _Run(
-        host, store, live_set, options, now=now, on_progress=on_progress, on_delete=on_delete
+        host,
+        store,
+        live_set,
+        options,
+        now=now,
+        on_progress=on_progress,
+        on_delete=on_delete,
+        nested=nested,
     )
-    return run.execute()
+    if run.journal is None or options.dry_run:
+        return run.execute()
+    with _store_lock(lock_path(run.journal, store), store):
+        _remove_leftovers(run.journal)
+        return run.execute()
+
+
+def nested_prefixes(store: Store, others: Iterable[Store]) -> tuple[str, ...]:
+    """Full-key prefixes, in `store`'s bucket, of the `others` that lie inside its sub-path.
+
+    Same bucket means the same provider family, endpoint (or account) and bucket; for
+    file stores, a directory inside this store's directory counts too.
+
+    >>> from byob_core.stores import Store
+    >>> outer = Store(provider="aws", bucket="b", subpath="wandb")
+    >>> nested_prefixes(outer, [Store(provider="aws", bucket="b", subpath="wandb/teams/o")])
+    ('wandb/teams/o/',)
+    """
+    found: set[str] = set()
+    family, where, bucket, subpath = store.identity
+    root = _file_root(store) if store.provider == "file" else None
+    for other in others:
+        o_family, o_where, o_bucket, o_subpath = other.identity
+        if o_family != family:
+            continue
+        if root is not None:
+            other_root = _file_root(other)
+            if other_root != root and not other_root.startswith(root + os.sep):
+                continue
+            inner = os.path.relpath(other_root, root).replace(os.sep, "/")
+            full = o_subpath if inner == "." else f"{inner}/{o_subpath}".rstrip("/")
+        elif (o_where, o_bucket) == (where, bucket):
+            full = o_subpath
+        else:
+            continue
+        if full and full != subpath and (not subpath or full.startswith(subpath + "/")):
+            found.add(full + "/")
+    return tuple(sorted(found))
+
+
+def _file_root(store: Store) -> str:
+    return os.path.realpath(os.path.expanduser(store.bucket))
+
+
+def _with_readings(live: LiveSet, store: Store) -> LiveSet:
+    """Add the reading without the sub-path of every live key that starts with it."""
+    prefix = store.prefix
+    if not prefix:
+        return live
+    extra = {key[len(prefix) :] for key in live.keys if key.startswith(prefix)}
+    extra.discard("")
+    extra -= live.keys
+    if not extra:
+        return live
+    both = live.keys | extra
+    return LiveSet(keys=both, digest=_digest(both), source=live.source)
+
+
+def _smallest(live: frozenset[str], prefix: str) -> list[tuple[int, str]]:
+    """Candidates for the live-key sample: the smallest CRC-32s of the canonical keys
+    (with room for duplicates: two readings of one key share its canonical form)."""
+    pairs = (
+        (zlib.crc32(c.encode("utf-8", "surrogatepass")), c)
+        for c in (_canonical(k, prefix) for k in live)
+    )
+    return heapq.nsmallest(4 * LIVE_SAMPLE, pairs)
+
+
+def _canonical(key: str, prefix: str) -> str:
+    """The key a live key stands for, whatever reading of it is meant."""
+    key = key.strip()
+    return key[len(prefix) :] if prefix and key.startswith(prefix) else key
 
 
 class _Run:
@@ -485,6 +723,7 @@ class _Run:
         now: dt.datetime | None,
         on_progress: OnProgress | None,
         on_delete: OnDelete | None,
+        nested: Iterable[str] = (),
     ) -> None:
         self.host = host
         self.store = store
@@ -496,11 +735,20 @@ class _Run:
         limit = self.spec.gc_batch_size
         self.batch_size = max(1, min(options.batch_size or limit, limit))
         self.prefix = store.prefix
+        self.nested = tuple(
+            sorted({p if p.endswith("/") else p + "/" for p in nested if p.startswith(self.prefix)})
+        )
         self.journal = options.journal_for(store)
         start = now if now is not None else dt.datetime.now(dt.UTC)
         if start.tzinfo is None:
             raise GcInputError("`now` must be an aware datetime (UTC)")
-        self.cutoff = start - options.grace
+        try:
+            self.cutoff = start - options.grace
+        except OverflowError:
+            raise GcInputError(
+                f"the grace period {options.grace} reaches before the year 1",
+                hint="give a grace period of at most a few years, such as 24h or 30d",
+            ) from None
         self.report = GcReport(
             store=store.display, prefix=self.prefix, cutoff=self.cutoff, dry_run=options.dry_run
         )
@@ -522,6 +770,7 @@ class _Run:
     # -- top level ------------------------------------------------------------------------
     def execute(self) -> GcReport:
         start_phase, start_after = self._resume()
+        self._check_live()
         log.info(
             "gc_start",
             store=self.report.store,
@@ -544,7 +793,7 @@ class _Run:
             self._checkpoint(force=True, finished=True)
         self.report.phase = None
         if not self.report.resumed and Kind.OBJECTS in self.phases:
-            self.report.live_missing = max(0, len(self.live) - self.report.kept_live)
+            self.report.live_missing = max(0, self._given() - self.report.kept_live)
         if self.journal is not None and not self.options.dry_run:
             self.journal.unlink(missing_ok=True)
         self._progress()
@@ -588,6 +837,12 @@ class _Run:
             return Kind.OBJECTS, None
         if cutoff.tzinfo is None:
             return Kind.OBJECTS, None
+        # The journal keeps the first run's cutoff so a resumed run converges; it may only
+        # ever keep more. A cutoff after now - grace (a clock that jumped, a hand-edited or
+        # foreign journal) would delete young objects: the grace from now wins.
+        if cutoff > self.cutoff:
+            log.warning("gc_journal_cutoff_ignored", journal=str(self.journal), cutoff=str(cutoff))
+            cutoff = self.cutoff
         self.cutoff = self.report.cutoff = cutoff
         for name, value in counters.items():
             setattr(self.report, name, value)
@@ -626,6 +881,68 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(self.report)
 
+    # -- the live set against the store -----------------------------------------------------
+    def _given(self) -> int:
+        """How many keys the live set stands for (each reading of one key counted once)."""
+        return len({_canonical(key, self.prefix) for key in self.live.keys})
+
+    def _exists(self, full_key: str) -> bool:
+        request = ListRequest(kind=Kind.OBJECTS, prefix=full_key)
+        for entry in self.host.list(self.store, request):
+            return entry.key == full_key  # ascending order: the key itself comes first
+        return False
+
+    def _check_live(self) -> None:
+        """Look up a sample of the live keys; stop before deleting when most are missing.
+
+        The sample is every key for small live sets and otherwise the `LIVE_SAMPLE` keys
+        with the smallest CRC-32, so a dry run and the real run look up the same keys.
+        """
+        prefix = self.prefix
+        live = self.live.keys
+        if not live:
+            return
+        chosen: set[str] = set()
+        for _, canonical in _smallest(live, prefix):
+            chosen.add(canonical)
+            if len(chosen) >= LIVE_SAMPLE:
+                break
+        readings: dict[str, list[str]] = {c: [] for c in chosen}
+        for key in live:
+            group = readings.get(_canonical(key, prefix))
+            if group is not None:
+                group.append(key)
+        missing: list[str] = []
+        for canonical in sorted(readings):
+            if not any(self._exists(prefix + key) for key in sorted(readings[canonical])):
+                missing.append(canonical)
+        self.report.live_checked = len(readings)
+        self.report.live_checked_missing = len(missing)
+        if not missing or len(missing) <= LIVE_MISSING_LIMIT * len(readings):
+            return
+        example = missing[0]
+        if self.options.force:
+            log.warning(
+                "gc_live_missing_forced",
+                store=self.report.store,
+                checked=len(readings),
+                missing=len(missing),
+            )
+            return
+        where = (
+            f"relative to the store's sub-path {self.store.subpath!r}: the object "
+            f"'{prefix}runs/a.bin' is the live key 'runs/a.bin'"
+            if prefix
+            else "the object keys themselves (this store has no sub-path), such as 'runs/a.bin'"
+        )
+        raise GcLiveMismatchError(
+            f"{len(missing)} of {len(readings)} live keys looked up name no object in "
+            f"{self.report.store} (such as {example!r}, looked for as {prefix + example!r}); "
+            f"nothing was deleted. Live keys must be {where}",
+            hint="fix the live-key export; pass --force (force=True) if those objects are "
+            "really gone",
+        )
+
     # -- listing ---------------------------------------------------------------------------
     def _listing(self, kind: Kind, after: str | None) -> Iterator[Entry]:
         request = ListRequest(kind=kind, prefix=self.prefix, start_after=after)
@@ -662,6 +979,7 @@ class _Run:
         size = self.batch_size
         every = PROGRESS_EVERY
         reserved = keys.RESERVED
+        nested = self.nested
         for entry in self._listing(Kind.OBJECTS, after):
             key = entry.key
             report.listed += 1
@@ -671,6 +989,8 @@ class _Run:
                 relative = key[plen:]
                 if relative.startswith(reserved) and keys.is_reserved(relative):
                     report.kept_reserved += 1
+                elif nested and key.startswith(nested):
+                    report.kept_nested += 1
                 elif relative in live:
                     report.kept_live += 1
                 elif self._young(entry):
@@ -710,7 +1030,7 @@ class _Run:
         versions = kind is Kind.VERSIONS
         doomed: list[Entry] = []
         outside = len(key) <= len(self.prefix) or not key.startswith(self.prefix)
-        if not outside:
+        if not outside and not (self.nested and key.startswith(self.nested)):
             relative = key[len(self.prefix) :]
             if not keys.is_reserved(relative) and relative not in self.live.keys:
                 if versions:
@@ -770,7 +1090,12 @@ class _Run:
             except UnsafeKeyError as exc:
                 self.report._error(entry.key, f"refused by the key guard, not deleted: {exc}")
                 continue
-            if relative in live or keys.is_reserved(relative) or self._young(entry):
+            if (
+                relative in live
+                or keys.is_reserved(relative)
+                or self._young(entry)
+                or (self.nested and entry.key.startswith(self.nested))
+            ):
                 # Cannot happen (the listing loop filtered these); if it ever does, keep it.
                 self.report._error(entry.key, "refused by the safety check, not deleted")
                 continue

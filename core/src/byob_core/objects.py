@@ -36,7 +36,9 @@ class Entry:
 
 @attrs.frozen(kw_only=True)
 class ListRequest:
-    """A listing under `prefix` (a full key prefix ending in '/', or '' for the bucket).
+    """A listing under `prefix`: a full key prefix, usually ending in '/' ('' for the bucket).
+    Garbage collection also lists with a whole object key as the prefix, to look a live
+    key up, and reads only the first entry.
 
     Providers yield entries in ascending key order, starting strictly after
     `start_after` when it is given, and page through the provider's API lazily.

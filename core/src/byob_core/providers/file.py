@@ -114,8 +114,14 @@ def byob_validate(store: Store, context: ValidateContext) -> list[Finding]:
     return findings
 
 
-def _walk(directory: str, relative: str, start_after: str | None) -> Iterator[Entry]:
-    """Yield the files under `directory` in ascending key order, lazily."""
+def _walk(
+    directory: str, relative: str, start_after: str | None, prefix: str = ""
+) -> Iterator[Entry]:
+    """Yield the files under `directory` in ascending key order, lazily.
+
+    Folders that cannot hold a key starting with `prefix` are not entered; a file that
+    vanishes while it is listed (another process deleting it) is skipped.
+    """
     try:
         with os.scandir(directory) as scan:
             entries = [
@@ -130,11 +136,16 @@ def _walk(directory: str, relative: str, start_after: str | None) -> Iterator[En
             # Skip a folder whose every key sorts before start_after.
             if start_after is not None and start_after > key and not start_after.startswith(key):
                 continue
-            yield from _walk(entry.path, key, start_after)
+            if not (key.startswith(prefix) or prefix.startswith(key)):
+                continue
+            yield from _walk(entry.path, key, start_after, prefix)
         elif entry.is_file(follow_symlinks=False):
             if start_after is not None and key <= start_after:
                 continue
-            info = entry.stat(follow_symlinks=False)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted while we listed: it is not there any more
             yield Entry(
                 key=key,
                 size=info.st_size,
@@ -153,7 +164,7 @@ def byob_list(store: Store, request: ListRequest) -> Iterator[Entry]:
     start = os.path.join(root, folder) if folder else root
     return (
         entry
-        for entry in _walk(start, base, request.start_after)
+        for entry in _walk(start, base, request.start_after, request.prefix)
         if entry.key.startswith(request.prefix)
     )
 
