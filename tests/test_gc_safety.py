@@ -365,3 +365,190 @@ class TestJournalCannotWidenTheGrace:
         assert dt.datetime.fromisoformat(report["cutoff"]) < dt.datetime.now(dt.UTC)
         assert backend.keys() == live | young
         assert report["kept_young"] == 3
+
+
+# -- 4. options are never abbreviated --------------------------------------------------------
+
+
+def _parsers(parser):
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _parsers(child)
+
+
+def test_no_parser_accepts_an_abbreviated_option() -> None:
+    from byob_core.cli import build_parser
+
+    parsers = list(_parsers(build_parser()))
+    assert len(parsers) > 10
+    assert [p.prog for p in parsers if p.allow_abbrev] == []
+
+
+@pytest.mark.parametrize("abbreviation", ["--all", "--allow", "--dry", "--purge", "--jour"])
+def test_gc_with_an_abbreviated_option_is_exit_2_and_deletes_nothing(
+    backend, make_config, tmp_path, capsys, abbreviation: str
+) -> None:
+    config = make_config()
+    _, dead = fill(backend, "team/sub/", live=0, dead=3)
+    path = tmp_path / "empty.txt"
+    path.write_text("")
+    argv = ["--config", str(config), "--live", str(path), "--grace", "0s", abbreviation]
+    if abbreviation == "--jour":
+        argv.append(str(tmp_path / "j.json"))
+    with pytest.raises(SystemExit) as info:
+        main(["gc", *argv])
+    assert info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+    assert backend.keys() == dead
+
+
+# -- 7. one run per store, no temporary file left behind ------------------------------------
+
+
+HOLD_LOCK = """
+import sys, time
+from byob_core import config, gc
+store = config.load(sys.argv[1]).instance
+with gc._store_lock(gc.lock_path(sys.argv[2], store), store):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+class TestOneRunPerStore:
+    def test_a_second_run_exits_2_naming_the_holder(
+        self, backend, make_config, tmp_path, capsys
+    ) -> None:
+        import subprocess
+        import sys
+
+        config = make_config()
+        live, dead = fill(backend, "team/sub/", live=2, dead=3)
+        path = tmp_path / "live.txt"
+        path.write_text("".join(f"{k.removeprefix('team/sub/')}\n" for k in sorted(live)))
+        journal = tmp_path / "state" / "gc" / "run.json"
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(config), str(journal)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "locked"
+            argv = ["--config", str(config), "--live", str(path), "--grace", "0s"]
+            code, _, err = gc_cli(capsys, *argv, "--journal", str(journal))
+            assert code == 2
+            assert "another garbage collection of" in err
+            assert f"pid {holder.pid} on " in err
+            assert len(err.strip().splitlines()) == 1
+            assert backend.keys() == live | dead
+            # A dry run deletes nothing and takes no lock.
+            assert gc_cli(capsys, *argv, "--journal", str(journal), "--dry-run")[0] == 0
+        finally:
+            holder.kill()
+            holder.wait()
+        # The kernel released the killed holder's lock: the next run goes ahead.
+        code, _, err = gc_cli(
+            capsys,
+            "--config",
+            str(config),
+            "--live",
+            str(path),
+            "--grace",
+            "0s",
+            "--journal",
+            str(journal),
+        )
+        assert code == 0, err
+        assert backend.keys() == live
+
+    def test_the_default_journal_directory_holds_the_lock_too(
+        self, backend, make_config, tmp_path, capsys
+    ) -> None:
+        config = make_config()
+        live, dead = fill(backend, "team/sub/", live=1, dead=1)
+        path = tmp_path / "live.txt"
+        path.write_text("runs/live-000.bin\n")
+        store = byob_config.load(config).instance
+        journal = gc.default_journal(tmp_path / "state", store)
+        with gc._store_lock(gc.lock_path(journal, store), store):
+            code, _, err = gc_cli(
+                capsys, "--config", str(config), "--live", str(path), "--grace", "0s"
+            )
+        assert code == 2
+        assert f"pid {os.getpid()}" in err
+        assert backend.keys() == live | dead
+
+    def test_a_killed_runs_temporary_journal_is_removed_by_the_next_run(
+        self, backend, make_config, tmp_path, capsys
+    ) -> None:
+        config = make_config()
+        live, _ = fill(backend, "team/sub/", live=1, dead=2)
+        path = tmp_path / "live.txt"
+        path.write_text("runs/live-000.bin\n")
+        journal = tmp_path / "j" / "run.json"
+        journal.parent.mkdir()
+        leftovers = [journal.with_name(".run.json.tmp"), journal.with_name(".run.json.x1y2.tmp")]
+        for leftover in leftovers:
+            leftover.write_text("{")  # what a SIGKILL mid-write leaves
+        code, _, err = gc_cli(
+            capsys,
+            "--config",
+            str(config),
+            "--live",
+            str(path),
+            "--grace",
+            "0s",
+            "--journal",
+            str(journal),
+        )
+        assert code == 0, err
+        assert backend.keys() == live
+        assert sorted(p.name for p in journal.parent.iterdir()) == [
+            f"{gc._store_digest(byob_config.load(config).instance)}.lock"
+        ]
+
+
+def test_sigterm_mid_run_leaves_no_temporary_file_and_no_lock(tmp_path) -> None:
+    """A real process, terminated while it deletes: it unwinds, exit 130, nothing left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bucket = tmp_path / "bucket"
+    for i in range(3000):
+        path = bucket / "sub" / f"d{i // 100:02d}" / f"{i:04d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    (bucket / "sub" / "live.bin").write_bytes(b"x")
+    live = tmp_path / "live.txt"
+    live.write_text("live.bin\n")
+    config = tmp_path / "byob.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "state"}"\n[instance]\nprovider = "file"\n'
+        f'bucket = "{bucket}"\nsubpath = "sub"\n'
+    )
+    journal_dir = tmp_path / "state" / "gc"
+    argv = [sys.executable, "-m", "byob_core", "gc", "--config", str(config)]
+    argv += ["--live", str(live), "--grace", "0s"]
+    env = {**os.environ, "BYOB_DATA_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(journal_dir.glob("*.lock")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err
+    if proc.returncode == 130:
+        assert err.strip().splitlines()[-1] == "interrupted"
+    assert [p.name for p in journal_dir.iterdir() if p.name.endswith(".tmp")] == []
+    # The next run takes the lock and finishes the work.
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (bucket / "sub").rglob("*") if p.is_file()] == ["live.bin"]
