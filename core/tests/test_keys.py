@@ -334,3 +334,37 @@ def test_the_generator_produces_the_dangerous_forms() -> None:
     table = {piece: bytes([SEPARATORS + TABLE.index(piece)]) for piece in set(TABLE)}
     blob = table["%2e"] + table["%2e"] + table["/"] + table["a"] + bytes([0]) + table[".."]
     assert keys_of(blob) == ["%2e%2e/a", ".."]
+
+
+class TestFastPath:
+    """`full_key` (the signing hot path) gives exactly what `join` gives, or the same error."""
+
+    @settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        key=st.one_of(
+            st.text(max_size=30),
+            st.lists(
+                st.sampled_from(["a", ".", "..", "", "%", "%2e", "\\", ".byob", " ", "~", "\x7f"]),
+                max_size=6,
+            ).map("/".join),
+        ),
+        subpath=st.sampled_from(["", "teams/omega"]),
+    )
+    def test_agrees_with_join(self, key: str, subpath: str) -> None:
+        prefix = f"{subpath}/" if subpath else ""
+        outcomes = []
+        for join in (lambda: keys.join(subpath, key), lambda: keys.full_key(prefix, key)):
+            try:
+                outcomes.append(("ok", join()))
+            except UnsafeKeyError as exc:
+                outcomes.append(("refused", str(exc)))
+        assert outcomes[0] == outcomes[1]
+
+    @pytest.mark.parametrize("key", ["../x", "a/./b", "a//b", "/a", "a/", ".byob", ".byob/x"])
+    def test_refuses_what_join_refuses(self, key: str) -> None:
+        with pytest.raises(UnsafeKeyError):
+            keys.full_key("sub/", key)
+
+    def test_a_non_string_is_refused(self) -> None:
+        with pytest.raises(UnsafeKeyError):
+            keys.full_key("", 5)  # type: ignore[arg-type]

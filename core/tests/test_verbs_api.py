@@ -282,3 +282,116 @@ class TestValidation:
         report = Byob(config, host).validate(read_only=True)
         finding = report.by_check()["acme.naming"]
         assert finding.provider == "acme-policy"
+
+
+class PreparingSigner(FakeSigner):
+    """FakeSigner with `byob_signer`: a prepared signer that must give the same output."""
+
+    prepared: list[tuple[str, str, dt.timedelta]] = []
+
+    @hookimpl
+    def byob_signer(self, store: Store, method: str, expires: dt.timedelta) -> object:
+        from byob_core.signing import SignRequest
+
+        self.prepared.append((store.bucket, method, expires))
+        plugin = self
+
+        class Prepared:
+            def sign_keys(self, keys, *, at=None, user=None):  # type: ignore[no-untyped-def]
+                when = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+                requests = [
+                    SignRequest(key=k, method=method, expires=expires, at=when, user=user)
+                    for k in keys
+                ]
+                return plugin.byob_sign(store, requests)
+
+        return Prepared()
+
+
+def _byob_with(plugin: object, tmp_path: Path) -> Byob:
+    host = PluginHost.load(entry_points=False, extra={"fake": plugin})
+    store = Store(provider="fake", bucket="bkt", subpath="team/o")
+    config = Config(instance=store, teams={"omega": store}, data_dir=tmp_path)
+    return Byob(config, host)
+
+
+class TestPreparedSigning:
+    def test_prepared_output_equals_the_request_path(self, tmp_path: Path) -> None:
+        plain, prepared = (
+            _byob_with(FakeSigner(), tmp_path),
+            _byob_with(PreparingSigner(), tmp_path),
+        )
+        for method in ("GET", "put", "HEAD"):
+            for expires in (None, 60, dt.timedelta(hours=2)):
+                args = dict(team="omega", method=method, expires=expires, at=AT, user="u")
+                assert prepared.sign(["a", "b c"], **args) == plain.sign(["a", "b c"], **args)
+
+    def test_resolved_once_then_rechecked(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from byob_core import api
+
+        PreparingSigner.prepared.clear()
+        byob = _byob_with(PreparingSigner(), tmp_path)
+        for _ in range(5):
+            byob.sign(["a"], team="omega", at=AT)
+        assert PreparingSigner.prepared == [("bkt", "GET", dt.timedelta(hours=1))]
+        byob.sign(["a"], team="omega", method="PUT", at=AT)
+        assert len(PreparingSigner.prepared) == 2, "another method is another route"
+        now = api.time.monotonic()
+        monkeypatch.setattr(api.time, "monotonic", lambda: now + api.RECHECK_SECONDS + 1)
+        byob.sign(["a"], team="omega", at=AT)
+        assert len(PreparingSigner.prepared) == 3, "a stale route is prepared again"
+
+    def test_a_new_configuration_is_seen_at_once(self, tmp_path: Path) -> None:
+        import attrs
+
+        byob = _byob_with(PreparingSigner(), tmp_path)
+        signer = byob.signer("omega")
+        assert signer.sign(["a"], at=AT)[0].url.startswith("https://bkt.example/team/o/a")
+        other = Store(provider="fake", bucket="other", subpath="x")
+        byob.config = attrs.evolve(byob.config, teams={"omega": other})
+        assert byob.sign(["a"], team="omega", at=AT)[0].url.startswith("https://other.example/x/a")
+        assert signer.sign(["a"], at=AT)[0].url.startswith("https://other.example/x/a")
+
+    def test_signer_signs_like_sign(self, tmp_path: Path) -> None:
+        byob = _byob_with(PreparingSigner(), tmp_path)
+        signer = byob.signer("omega", method="PUT", expires=120)
+        assert (signer.method, signer.lifetime) == ("PUT", dt.timedelta(seconds=120))
+        assert signer.sign(["k"], at=AT, user="u") == byob.sign(
+            ["k"], team="omega", method="PUT", expires=120, at=AT, user="u"
+        )
+        assert signer.sign([]) == []
+        with pytest.raises(UnsafeKeyError):
+            signer.sign(["ok", "../escape"])
+
+    def test_a_plugin_declining_falls_back_to_byob_sign(self, tmp_path: Path) -> None:
+        class Declining(FakeSigner):
+            @hookimpl
+            def byob_signer(self, store: Store, method: str, expires: dt.timedelta) -> None:
+                return None
+
+        byob, plain = _byob_with(Declining(), tmp_path), _byob_with(FakeSigner(), tmp_path)
+        assert byob.sign(["a"], at=AT, user="u") == plain.sign(["a"], at=AT, user="u")
+
+    def test_a_wrong_number_of_results_is_a_plugin_error(self, tmp_path: Path) -> None:
+        from byob_core.errors import PluginError
+
+        class Short(PreparingSigner):
+            @hookimpl
+            def byob_signer(self, store: Store, method: str, expires: dt.timedelta) -> object:
+                class Prepared:
+                    def sign_keys(self, keys, *, at=None, user=None):  # type: ignore[no-untyped-def]
+                        return []
+
+                return Prepared()
+
+        with pytest.raises(PluginError, match="returned 0 signed requests for 1 keys"):
+            _byob_with(Short(), tmp_path).sign(["a"])
+
+    def test_extra_fields_go_through_byob_sign(self, tmp_path: Path) -> None:
+        PreparingSigner.calls.clear()
+        byob = _byob_with(PreparingSigner(), tmp_path)
+        signed = byob.sign(["a"], method="PUT", at=AT, content_type="text/plain")
+        assert signed[0].headers == {"Content-Type": "text/plain"}
+        assert PreparingSigner.calls == [1]

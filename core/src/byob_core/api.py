@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,17 +21,20 @@ import structlog
 from byob_core import config as config_mod
 from byob_core import keys
 from byob_core.config import Config, Resolution
-from byob_core.errors import ByobError
+from byob_core.errors import ByobError, PluginError
 from byob_core.findings import Finding, Report, Status
 from byob_core.plans import Action, Change, Plan
 from byob_core.plugins import PluginHost
 from byob_core.provider import ProvisionContext, ValidateContext
 from byob_core.signing import (
     CompletedPart,
+    KeySigner,
     MultipartPlan,
     MultipartUpload,
     SignedRequest,
     SignRequest,
+    as_utc,
+    normalize_method,
     parse_size,
     plan_multipart,
     resolve_lifetime,
@@ -48,6 +52,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("byob")
 
 MARKER_KEY = f"{keys.RESERVED}/store.json"
+#: How long a prepared signing route serves before the core resolves the team again and
+#: asks the plugin for a fresh signer (rotated or refreshed credentials show up then).
+RECHECK_SECONDS = 60.0
 PROBE_PREFIX = f"{keys.RESERVED}/probe"
 
 
@@ -84,6 +91,92 @@ def store_identity(store: Store) -> dict[str, Any]:
     }
 
 
+class _Route:
+    """What signing for one (team, method, lifetime, reader) needs, resolved once.
+
+    Built by `Byob._prepare_signer`; serves until `deadline` (monotonic) or until the
+    configuration object changes, whichever comes first.
+    """
+
+    __slots__ = ("config", "deadline", "lifetime", "method", "owner", "prefix", "signer", "where")
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        where: Resolution,
+        method: str,
+        lifetime: dt.timedelta,
+        signer: KeySigner,
+        owner: str,
+    ) -> None:
+        self.config = config
+        self.where = where
+        self.method = method
+        self.lifetime = lifetime
+        self.signer = signer
+        self.owner = owner
+        self.prefix = where.store.prefix
+        self.deadline = time.monotonic() + RECHECK_SECONDS
+
+    def sign(
+        self, keys_: Iterable[str], at: dt.datetime | None, user: str | None
+    ) -> list[SignedRequest]:
+        prefix = self.prefix
+        full_key = keys.full_key
+        full = [full_key(prefix, key) for key in keys_]
+        if not full:
+            return []
+        signed = self.signer.sign_keys(full, at=None if at is None else as_utc(at), user=user)
+        if len(signed) != len(full):
+            raise PluginError(
+                f"the {self.owner!r} plugin returned {len(signed)} signed requests for "
+                f"{len(full)} keys"
+            )
+        return signed
+
+
+class Signer:
+    """Signs keys of one team's store with one method and lifetime (see `Byob.signer`).
+
+    Holds no credentials of its own: each call takes the route `Byob` has prepared (and
+    re-checks every `RECHECK_SECONDS`), so a long-lived `Signer` follows configuration
+    and credential changes like `Byob.sign` does.
+    """
+
+    __slots__ = ("_byob", "_key", "_route")
+
+    def __init__(self, byob: Byob, key: tuple[Any, ...], route: _Route) -> None:
+        self._byob = byob
+        self._key = key
+        self._route = route
+
+    @property
+    def store(self) -> Store:
+        return self._route.where.store
+
+    @property
+    def method(self) -> str:
+        return self._route.method
+
+    @property
+    def lifetime(self) -> dt.timedelta:
+        return self._route.lifetime
+
+    def __repr__(self) -> str:
+        route = self._route
+        return f"Signer({route.where.store.display}, {route.method}, {route.lifetime})"
+
+    def sign(
+        self, keys_: Iterable[str], *, at: dt.datetime | None = None, user: str | None = None
+    ) -> list[SignedRequest]:
+        """One `SignedRequest` per key, in order; the same output as `Byob.sign`."""
+        route = self._route
+        if route.config is not self._byob.config or time.monotonic() >= route.deadline:
+            route = self._route = self._byob._prepare_signer(*self._key)
+        return route.sign(keys_, at, user)
+
+
 class Byob:
     """Everything byob does, for one configuration and one set of plugins."""
 
@@ -95,6 +188,7 @@ class Byob:
         logs.configure(only_if_unconfigured=True)
         self.config = config
         self.host = host if host is not None else PluginHost.load()
+        self._routes: dict[tuple[Any, ...], _Route] = {}
 
     @classmethod
     def from_env(
@@ -147,18 +241,21 @@ class Byob:
 
         `extra` goes into each `SignRequest` (content_type, content_md5, version_id,
         response_headers). Every key passes the sub-path prefix and the escape guard.
+        Resolution, routing and the plugin's signer are prepared once per (team, method,
+        lifetime) and re-checked every `RECHECK_SECONDS` (see `signer`).
         """
-        where = self.resolve(team)
-        store = where.store
-        spec = self.host.spec(store.provider)
-        probe = SignRequest(key="-", method=method)
-        lifetime = resolve_lifetime(probe.method, expires, spec.max_expiry)
-        when = at if at is not None else utcnow()
+        route = self._routes.get((team, method, expires, None))
+        if route is None or route.config is not self.config or time.monotonic() >= route.deadline:
+            route = self._prepare_signer(team, method, expires)
+        if not extra:
+            return route.sign(keys_, at, user)
+        when = as_utc(at) if at is not None else utcnow()
+        prefix, full_key = route.prefix, keys.full_key
         requests = [
             SignRequest(
-                key=keys.join(store.subpath, key),
-                method=probe.method,
-                expires=lifetime,
+                key=full_key(prefix, key),
+                method=route.method,
+                expires=route.lifetime,
                 at=when,
                 user=user,
                 **extra,
@@ -167,7 +264,63 @@ class Byob:
         ]
         if not requests:
             return []
-        return self.host.sign(store, requests)
+        return self.host.sign(route.where.store, requests)
+
+    def signer(
+        self,
+        team: str | None = None,
+        *,
+        method: str = "GET",
+        expires: dt.timedelta | int | None = None,
+    ) -> Signer:
+        """A `Signer` for `team`'s store: ``signer(...).sign(keys)`` is ``sign(keys, ...)``.
+
+        For a server that signs one URL per request: the configuration is resolved, the
+        lifetime checked and the plugin's signer built here, once, not on every call.
+        """
+        key = (team, method, expires, None)
+        return Signer(self, key, self._prepare_signer(*key))
+
+    def _prepare_signer(
+        self,
+        team: str | None,
+        method: str,
+        expires: dt.timedelta | int | None,
+        reader: str | None = None,
+    ) -> _Route:
+        """Resolve, check and route signing for (team, method, lifetime, reader), and cache it.
+
+        This is the one place where signing is decided; checks on who may sign what (the
+        team that will read, the team's recorded store) belong in `_check_sign`, which
+        runs here, on every preparation and every re-check, never on a cache hit.
+        """
+        config = self.config
+        where = config.resolve(team)
+        store = where.store
+        spec = self.host.spec(store.provider)
+        verb = normalize_method(method)
+        lifetime = resolve_lifetime(verb, expires, spec.max_expiry)
+        self._check_sign(where, verb, reader)
+        route = _Route(
+            config=config,
+            where=where,
+            method=verb,
+            lifetime=lifetime,
+            signer=self.host.signer(store, verb, lifetime),
+            owner=self.host.owner(store.provider),
+        )
+        if len(self._routes) >= 256:
+            self._routes.clear()
+        self._routes[(team, method, expires, reader)] = route
+        return route
+
+    def _check_sign(self, where: Resolution, method: str, reader: str | None) -> None:
+        """Refuse to sign for `where` when policy forbids it (nothing is refused yet).
+
+        Called by `_prepare_signer` with the resolved store, the method and the reading
+        team; raise a `ByobError` to refuse. Its verdict is cached with the route for up
+        to `RECHECK_SECONDS`.
+        """
 
     # -- multipart ------------------------------------------------------------------------
     def upload_plan(self, size: int | str, *, team: str | None = None) -> MultipartPlan:
@@ -639,4 +792,4 @@ def _tag(finding: Finding) -> Finding:
     return finding if finding.provider else attrs.evolve(finding, provider="core")
 
 
-__all__ = ["Byob", "Marker", "Status"]
+__all__ = ["RECHECK_SECONDS", "Byob", "Marker", "Signer", "Status"]

@@ -13,6 +13,7 @@ never lose them (an implementation may accept any subset of the arguments).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
     from byob_core.provider import Multipart, ProviderSpec, ProvisionContext, ValidateContext
-    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.signing import KeySigner, SignedRequest, SignRequest
     from byob_core.stores import Store
 
 hookspec = pluggy.HookspecMarker("byob")
@@ -98,6 +99,25 @@ def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedR
 
     This is the hot path: build a signer once per store and sign many keys per call.
     A provider that cannot sign raises `UnsupportedError`.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_signer(store: Store, method: str, expires: dt.timedelta) -> KeySigner | None:
+    """Optional: a signer prepared for one store, method and lifetime (routed).
+
+    store: the store whose credentials sign.
+    method: ``GET``, ``PUT``, ``HEAD`` or ``DELETE``.
+    expires: the lifetime, already within the provider's ``max_expiry``.
+
+    Return an object whose ``sign_keys(keys, *, at=None, user=None)`` signs full keys
+    and returns what `byob_sign` returns for the same plain requests, byte for byte (see
+    `byob_core.signing.KeySigner`). The core caches it per (team, method, lifetime) and
+    asks again now and then (`byob_core.api.RECHECK_SECONDS`), so temporary credentials
+    may be refreshed here. Compute everything that does not depend on the key or the time
+    when it is made. Return None (or do not implement this) and the core signs through
+    `byob_sign`; requests with content type, MD5, version or response overrides always go
+    through `byob_sign`.
     """
 
 

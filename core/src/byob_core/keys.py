@@ -99,6 +99,37 @@ def join(subpath: str, key: str, *, allow_reserved: bool = False) -> str:
     return f"{subpath}/{key}" if subpath else key
 
 
+#: Keys the guard passes without further thought: printable ASCII without ``%``, ``\\`` or
+#: control characters, in non-empty ``/``-separated segments none of which is ``.`` or
+#: ``..``. Nearly every real key is one; `full_key` checks it with one regex match and
+#: hands anything else to `join`, which decides (the tests hold the two to agreeing).
+_PLAIN = re.compile(
+    r"(?:(?!\.\.?(?:/|\Z))[\x20-\x24\x26-\x2e\x30-\x5b\x5d-\x7e]+/)*"
+    r"(?!\.\.?\Z)[\x20-\x24\x26-\x2e\x30-\x5b\x5d-\x7e]+"
+).fullmatch
+
+
+def full_key(prefix: str, key: str) -> str:
+    """`join` for the hot path: `prefix` is the store's `Store.prefix` (``"<subpath>/"`` or ``""``).
+
+    The same answer as ``join(subpath, key)``, the same errors, faster for plain keys.
+
+    >>> full_key("wandb/", "runs/a b.png")
+    'wandb/runs/a b.png'
+    """
+    if (
+        type(key) is str
+        and _PLAIN(key) is not None
+        and not key.startswith(_RESERVED_PREFIX)
+        and key != RESERVED
+    ):
+        return prefix + key
+    return join(prefix[:-1], key)
+
+
+_RESERVED_PREFIX = RESERVED + "/"
+
+
 def relative(subpath: str, full_key: str) -> str:
     """The inverse of `join`: the key relative to `subpath`; raises if it lies outside."""
     if not subpath:

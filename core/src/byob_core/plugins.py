@@ -6,6 +6,7 @@ which route each verb to the one plugin that owns the store's provider.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
     from byob_core.provider import Multipart, ProvisionContext, ValidateContext
-    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.signing import KeySigner, SignedRequest, SignRequest
     from byob_core.stores import Store
 
 log = structlog.get_logger("byob.plugins")
@@ -37,6 +38,7 @@ _ROUTED = (
     "byob_filesystem",
     "byob_provision",
     "byob_sign",
+    "byob_signer",
     "byob_multipart",
     "byob_list",
     "byob_garbage_collect",
@@ -294,6 +296,22 @@ class PluginHost:
                 f"requests for {len(requests)} keys"
             )
         return result
+
+    def signer(self, store: Store, method: str, expires: dt.timedelta) -> KeySigner:
+        """A `KeySigner` for `store`: the owner's `byob_signer`, else one over `byob_sign`."""
+        if not self.spec(store.provider).can_sign:
+            raise UnsupportedError(
+                f"{store.provider!r} stores cannot sign URLs",
+                hint="pre-signed URLs need a cloud or S3-compatible store",
+            )
+        prepared: KeySigner | None = None
+        if self.implements("byob_signer", store.provider):
+            prepared = self._route("byob_signer", store, method=method, expires=expires)
+        if prepared is None:
+            from byob_core.signing import RequestSigner
+
+            prepared = RequestSigner(lambda requests: self.sign(store, requests), method, expires)
+        return prepared
 
     def multipart(self, store: Store) -> Multipart:
         result: Multipart = self._route("byob_multipart", store)

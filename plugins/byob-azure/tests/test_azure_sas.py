@@ -440,3 +440,103 @@ class TestPathQuoting:
 
         assert _path(blob) == quote(blob, safe="/~")
         assert _q(blob) == quote(blob)
+
+
+class TestPreparedSigner:
+    """`BlobSigner.prepare` (the `byob_signer` fast path) against generate_blob_sas and `sign`."""
+
+    methods = st.sampled_from(["GET", "PUT", "HEAD", "DELETE"])
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        blob=names.filter(lambda n: "\n" not in n),
+        method=methods,
+        at=times.filter(lambda t: t.year < 2099),
+        seconds=st.integers(1, 7 * 24 * 3600),
+        user=optional_text,
+        delegated=st.booleans(),
+        version=st.sampled_from(sdk_versions()),
+    )
+    def test_matches_generate_blob_sas_and_sign(
+        self, blob, method, at, seconds, user, delegated, version
+    ) -> None:  # type: ignore[no-untyped-def]
+        import attrs
+
+        lifetime = dt.timedelta(seconds=seconds)
+        expiry = at + lifetime
+        key = attrs.evolve(DELEGATION, signed_expiry="2100-01-01T00:00:00Z")
+        signer = BlobSigner(
+            account="acct",
+            container="cont",
+            base_url="https://h",
+            key=decode_key(UDK_VALUE) if delegated else RAW,
+            delegation=key if delegated else None,
+            version=version,
+            protocol="https",
+        )
+        common = dict(
+            account_name="acct",
+            container_name="cont",
+            blob_name=blob,
+            permission=sas.PERMISSIONS[method],
+            expiry=expiry,
+            protocol="https",
+            correlation_id=user,
+        )
+        if delegated:
+            token = oracle_udk(version, user_delegation_key=sdk_udk(key), **common)
+        else:
+            token = oracle(version, account_key=KEY, **common)
+        (signed,) = signer.prepare(method, lifetime).sign_keys([blob], at=at, user=user)
+        assert signed.url == f"{signer.url(blob)}?{token}"
+        request = SignRequest(key=blob, method=method, at=at, expires=lifetime, user=user)
+        assert signed == signer.sign([request])[0]
+
+    def test_every_call_in_a_new_second(self) -> None:
+        from byob_core import signing
+
+        signer = BlobSigner(account="acct", container="cont", base_url="https://h", key=RAW)
+        prepared = signer.prepare("PUT", dt.timedelta(hours=1))
+        start = int(dt.datetime(2030, 1, 1, tzinfo=dt.UTC).timestamp())
+        ticks = [t + 0.9 for t in range(start, start + 10)]
+        with mock.patch.object(signing, "clock", side_effect=ticks):
+            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in range(5)]
+        for i, signed in enumerate(got):
+            at = dt.datetime.fromtimestamp(start + i, dt.UTC)
+            request = SignRequest(
+                key="a b", method="PUT", at=at, expires=dt.timedelta(hours=1), user="u"
+            )
+            assert signed == signer.sign([request])[0]
+            assert signed.headers == {"x-ms-blob-type": "BlockBlob"}
+
+    def test_a_url_outliving_the_delegation_key_renews_it_or_is_refused(self) -> None:
+        import attrs
+
+        old = BlobSigner(
+            account="acct",
+            container="cont",
+            base_url="https://h",
+            key=decode_key(UDK_VALUE),
+            delegation=DELEGATION,
+        )
+        late = dt.datetime(2030, 1, 6, tzinfo=dt.UTC)
+        with pytest.raises(SigningError, match="outlive"):
+            old.prepare("GET", dt.timedelta(days=7)).sign_keys(["a"], at=late)
+        fresh = BlobSigner(
+            account="acct",
+            container="cont",
+            base_url="https://h",
+            key=decode_key(UDK_VALUE),
+            delegation=attrs.evolve(DELEGATION, signed_expiry="2030-01-20T00:00:00Z"),
+        )
+        asked: list[dt.datetime] = []
+
+        def renew(until: dt.datetime) -> BlobSigner:
+            asked.append(until)
+            return fresh
+
+        prepared = old.prepare("GET", dt.timedelta(days=7), renew=renew)
+        (signed,) = prepared.sign_keys(["a"], at=late)
+        assert asked == [late + dt.timedelta(days=7)]
+        request = SignRequest(key="a", method="GET", at=late, expires=dt.timedelta(days=7))
+        assert signed == fresh.sign([request])[0]

@@ -332,3 +332,72 @@ class TestParallelRsaBatch:
             expires=int(last.expires.total_seconds()),
             query_parameters={"X-User": last.user},
         )
+
+
+class TestPreparedSigner:
+    """`V4Signer.prepare` (the `byob_signer` fast path): the same URLs as the SDK and `sign`."""
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(name=NAMES, method=METHODS, user=USERS, expires=st.integers(1, 7 * 24 * 3600))
+    def test_rsa_byte_identical_to_google_cloud_storage(
+        self,
+        oracle: Oracle,
+        rsa_signer: RsaSigner,
+        name: str,
+        method: str,
+        user: str | None,
+        expires: int,
+    ) -> None:
+        lifetime = dt.timedelta(seconds=expires)
+        (signed,) = rsa_signer.prepare(method, lifetime).sign_keys([name], at=AT, user=user)
+        params = {"X-User": user} if user is not None else None
+        assert signed.url == oracle.sign(
+            name, method=method, at=AT, expires=expires, query_parameters=params
+        )
+        request = SignRequest(key=name, method=method, at=AT, expires=lifetime, user=user)
+        assert signed == rsa_signer.sign(request)
+
+    @settings(max_examples=100, deadline=None)
+    @given(name=NAMES, method=METHODS, user=USERS, expires=st.integers(1, 7 * 24 * 3600))
+    def test_hmac_equals_the_request_path(
+        self, name: str, method: str, user: str | None, expires: int
+    ) -> None:
+        signer = HmacSigner(bucket=BUCKET, access_id="GOOG1ACCESS", secret="secret")
+        lifetime = dt.timedelta(seconds=expires)
+        request = SignRequest(key=name, method=method, at=AT, expires=lifetime, user=user)
+        (signed,) = signer.prepare(method, lifetime).sign_keys([name], at=AT, user=user)
+        assert signed == signer.sign(request)
+
+    def test_every_call_in_a_new_second(self) -> None:
+        from byob_core import signing
+
+        signer = HmacSigner(bucket=BUCKET, access_id="GOOG1ACCESS", secret="secret")
+        prepared = signer.prepare("GET", dt.timedelta(minutes=5))
+        start = int(AT.timestamp())
+        ticks = [t + 0.25 for t in range(start, start + 3 * 86400, 43200)]
+        with mock.patch.object(signing, "clock", side_effect=ticks):
+            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in range(6)]
+        for i, signed in enumerate(got):
+            at = dt.datetime.fromtimestamp(start + i * 43200, dt.UTC)
+            request = SignRequest(
+                key="a b", method="GET", at=at, expires=dt.timedelta(minutes=5), user="u"
+            )
+            assert signed == signer.sign(request)
+
+    def test_large_rsa_batch_is_parallel_and_in_order(self, rsa_signer: RsaSigner) -> None:
+        from byob_gcp.signing import PARALLEL_THRESHOLD
+
+        names = [f"k/{i} ü" for i in range(PARALLEL_THRESHOLD * 3 + 1)]
+        lifetime = dt.timedelta(hours=1)
+        got = rsa_signer.prepare("PUT", lifetime).sign_keys(names, at=AT, user="bob")
+        want = [
+            rsa_signer.sign(SignRequest(key=n, method="PUT", at=AT, expires=lifetime, user="bob"))
+            for n in names
+        ]
+        assert got == want
+
+    def test_lifetime_over_seven_days_is_refused(self, rsa_signer: RsaSigner) -> None:
+        with pytest.raises(SigningError, match="1 to 604800 seconds"):
+            rsa_signer.prepare("GET", dt.timedelta(days=8))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
     from byob_core.provider import Multipart, ProvisionContext, ValidateContext
-    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.signing import KeySigner, SignedRequest, SignRequest
     from byob_core.stores import Store
     from fsspec import AbstractFileSystem
 
@@ -60,6 +60,11 @@ def byob_validate(store: Store, context: ValidateContext) -> Iterable[Finding]:
 @hookimpl
 def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedRequest]:
     return PROVIDER.sign(store, requests)
+
+
+@hookimpl
+def byob_signer(store: Store, method: str, expires: dt.timedelta) -> KeySigner:
+    return PROVIDER.signer(store, method, expires)
 
 
 @hookimpl

@@ -25,7 +25,7 @@ from byob_core.signing import (
 )
 from byob_core.stores import Store
 
-from byob_aws.sigv4 import Presigner, S3Endpoint, ambient_region
+from byob_aws.sigv4 import PreparedPresigner, Presigner, S3Endpoint, ambient_region
 
 if TYPE_CHECKING:
     from byob_core.findings import Finding
@@ -550,6 +550,9 @@ class S3Provider:
 
     def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:
         return presigner(store, self.spec.user_param).sign_many(requests)
+
+    def signer(self, store: Store, method: str, expires: dt.timedelta) -> PreparedPresigner:
+        return presigner(store, self.spec.user_param).prepare(method, expires)
 
     def multipart(self, store: Store) -> S3Multipart:
         return S3Multipart(store, self.spec.user_param)

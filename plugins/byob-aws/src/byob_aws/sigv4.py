@@ -31,8 +31,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import attrs
+from byob_core import signing as _signing
 from byob_core.errors import SigningError
-from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest
+from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest, stamp_of
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -332,6 +333,10 @@ class Presigner:
         signature = hmac.digest(signing_key, to_sign.encode(), "sha256").hex()
         return f"{self._endpoint.base}{path}?{query}&X-Amz-Signature={signature}"
 
+    def prepare(self, method: str, lifetime: dt.timedelta) -> PreparedPresigner:
+        """A signer of plain `method` requests living `lifetime`: `byob_signer`'s answer."""
+        return PreparedPresigner(self, method, lifetime)
+
     def sign(self, request: SignRequest) -> SignedRequest:
         """Sign one request (a wrapper of `sign_many`)."""
         return self.sign_many((request,))[0]
@@ -405,3 +410,136 @@ class Presigner:
         seconds = int(expires.total_seconds())
         presign = self.presign
         return [presign(method, key, at=when, expires=seconds) for key in keys]
+
+
+def _sorts_after(a: str, b: str) -> bool:
+    """True when every ``a + x`` sorts after every ``b + y`` (decided before either ends)."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return x > y
+    return False
+
+
+#: Per signing second: (second or time, canonical query, URL query, string-to-sign
+#: prefix, signing key, expires_at).
+_Timing = tuple[Any, str, str, str, bytes, dt.datetime]
+
+
+class PreparedPresigner:
+    """A `Presigner` fixed to one method and lifetime, for plain requests (a `KeySigner`).
+
+    Everything but the key, the user and the time is in templates built here; what
+    depends on the time is built once per signing second and costs a few microseconds
+    when the second changes, so a server signing one URL per request in a new second
+    each time pays little more than one signing many in the same second. Output is
+    byte-identical to `Presigner.sign_many` for ``SignRequest(key, method, expires, at,
+    user)``.
+    """
+
+    __slots__ = (
+        "_auth_names",
+        "_base",
+        "_canon_head",
+        "_canon_tail",
+        "_given",
+        "_lifetime",
+        "_method",
+        "_now",
+        "_presigner",
+        "_q_head",
+        "_q_scope",
+        "_scope_tail",
+        "_seconds",
+        "_tail_canon",
+        "_tail_url",
+        "_user_last",
+        "_user_q",
+    )
+
+    def __init__(self, presigner: Presigner, method: str, lifetime: dt.timedelta) -> None:
+        p = presigner
+        seconds = int(lifetime.total_seconds())
+        self._presigner = p
+        self._method = method
+        self._seconds = seconds
+        self._lifetime = dt.timedelta(seconds=seconds)
+        endpoint = p._endpoint
+        self._base = endpoint.base
+        self._q_head = f"X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={_q(p._access_key + '/')}"
+        scope_tail = f"/{p._region}/{p._service}/aws4_request"
+        self._scope_tail = scope_tail
+        self._q_scope = _q(scope_tail)
+        expires = f"&X-Amz-Expires={seconds}"
+        if p._token_q is not None:
+            token = f"&X-Amz-Security-Token={p._token_q}"
+            self._tail_url = f"{expires}&X-Amz-SignedHeaders=host{token}"
+            self._tail_canon = f"{expires}{token}&X-Amz-SignedHeaders=host"
+        else:
+            self._tail_url = self._tail_canon = f"{expires}&X-Amz-SignedHeaders=host"
+        self._canon_head = f"{method}\n{endpoint.path_prefix}"
+        self._canon_tail = f"\nhost:{endpoint.host}\n\nhost\n{UNSIGNED_PAYLOAD}"
+        self._user_q = _q(p._user_param) + "="
+        names = ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires"]
+        names += ["X-Amz-SignedHeaders"] + (["X-Amz-Security-Token"] if p._token_q else [])
+        self._auth_names = names
+        self._user_last = all(_sorts_after(self._user_q, name + "=") for name in names)
+        self._now: _Timing = (None, "", "", "", b"", dt.datetime.min)
+        self._given: _Timing = (None, "", "", "", b"", dt.datetime.min)
+
+    def __repr__(self) -> str:
+        return f"PreparedPresigner({self._presigner!r}, {self._method}, {self._seconds} s)"
+
+    def _timing(self, when: Any, stamp: str, expires_at: dt.datetime) -> _Timing:
+        date = stamp[:8]
+        auth = f"{self._q_head}{date}{self._q_scope}&X-Amz-Date={stamp}"
+        return (
+            when,
+            auth + self._tail_canon,
+            auth + self._tail_url,
+            f"{ALGORITHM}\n{stamp}\n{date}{self._scope_tail}\n",
+            self._presigner.signing_key(date),
+            expires_at,
+        )
+
+    def sign_keys(
+        self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
+    ) -> list[SignedRequest]:
+        if at is None:
+            second = int(_signing.clock())
+            timing = self._now
+            if timing[0] != second:
+                expires_at = dt.datetime.fromtimestamp(second + self._seconds, dt.UTC)
+                stamp = "%04d%02d%02dT%02d%02d%02dZ" % time.gmtime(second)[:6]  # noqa: UP031
+                timing = self._now = self._timing(second, stamp, expires_at)
+        else:
+            timing = self._given
+            if timing[0] != at:
+                utc = at.astimezone(dt.UTC) if at.tzinfo is not dt.UTC else at
+                timing = self._given = self._timing(at, stamp_of(utc), at + self._lifetime)
+        _, canon_q, url_q, sts_prefix, signing_key, expires_at = timing
+        if user is not None:
+            user_pair = self._user_q + _q(user)
+            url_q = f"{user_pair}&{url_q}"
+            if self._user_last:
+                canon_q = f"{canon_q}&{user_pair}"
+            else:
+                canon_q = "&".join(sorted([*canon_q.split("&"), user_pair]))
+        method, base = self._method, self._base
+        head, tail = self._canon_head, self._canon_tail
+        sha256, digest = hashlib.sha256, hmac.digest
+        out: list[SignedRequest] = []
+        append = out.append
+        for key in keys:
+            path = _UNSAFE_PATH.sub(_escape, key)
+            to_sign = sts_prefix + sha256(f"{head}{path}\n{canon_q}{tail}".encode()).hexdigest()
+            signature = digest(signing_key, to_sign.encode(), "sha256").hex()
+            append(
+                SignedRequest(
+                    method=method,
+                    url=f"{base}{path}?{url_q}&X-Amz-Signature={signature}",
+                    headers={},
+                    expires_at=expires_at,
+                    key=key,
+                )
+            )
+        return out

@@ -163,6 +163,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def now() -> dt.datetime:
+    """The current UTC time to the second."""
+    return _now()
+
+
 def delegation_key(store: Store, *, now: dt.datetime | None = None) -> DelegationKey:
     """Fetch a user delegation key (valid 7 days) with the store's Entra ID identity."""
     start = (now or _now()) - _CLOCK_SKEW

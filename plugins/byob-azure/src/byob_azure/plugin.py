@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
     from byob_core.provider import Multipart, ProvisionContext, ValidateContext
-    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.signing import KeySigner, SignedRequest, SignRequest
     from byob_core.stores import Store
     from fsspec import AbstractFileSystem
+
+    from byob_azure.sas import BlobSigner
 
 NAME = "azure"
 
@@ -63,6 +65,18 @@ def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedR
 
     until = max((r.at + r.expires for r in requests if r.at and r.expires), default=None)
     return clients.signer(store, until=until).sign(requests)
+
+
+@hookimpl
+def byob_signer(store: Store, method: str, expires: dt.timedelta) -> KeySigner:
+    from byob_azure import clients
+
+    def renew(until: dt.datetime) -> BlobSigner:
+        return clients.signer(store, until=until)
+
+    return clients.signer(store, until=clients.now() + expires).prepare(
+        method, expires, renew=renew
+    )
 
 
 @hookimpl

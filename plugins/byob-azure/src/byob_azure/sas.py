@@ -30,10 +30,11 @@ import base64
 import datetime as dt
 import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import quote
 
 import attrs
+from byob_core import signing as _signing
 from byob_core.errors import SigningError
 from byob_core.signing import SignedRequest, SignRequest
 
@@ -312,6 +313,16 @@ class BlobSigner:
         kind = "user-delegation" if self.delegation else "account-key"
         return f"BlobSigner({self.account}/{self.container}, {kind}, sv={self.version})"
 
+    def prepare(
+        self,
+        method: str,
+        lifetime: dt.timedelta,
+        *,
+        renew: Callable[[dt.datetime], BlobSigner] | None = None,
+    ) -> PreparedBlobSigner:
+        """A signer of plain `method` requests living `lifetime`: `byob_signer`'s answer."""
+        return PreparedBlobSigner(self, method, lifetime, renew=renew)
+
     def url(self, blob: str) -> str:
         """The unsigned URL of a blob."""
         return self._url + _path(blob)
@@ -419,6 +430,121 @@ class BlobSigner:
                     headers=headers,
                     expires_at=expires_at,
                     key=key,
+                )
+            )
+        return out
+
+
+class PreparedBlobSigner:
+    """A `BlobSigner` fixed to one method and lifetime, for plain requests (a `KeySigner`).
+
+    The expiry fields are built once per signing second; a URL costs one f-string for the
+    string-to-sign, one HMAC and one for the URL. Byte-identical to `BlobSigner.sign` on
+    ``SignRequest(key, method, expires, at, user)``. With a user delegation key, `renew`
+    (given `until`, returns a signer whose key lives that long) is called when a URL
+    would outlive the key.
+    """
+
+    def __init__(
+        self,
+        signer: BlobSigner,
+        method: str,
+        lifetime: dt.timedelta,
+        *,
+        renew: Callable[[dt.datetime], BlobSigner] | None = None,
+    ) -> None:
+        self._method = method
+        self._permission = PERMISSIONS[method]
+        self._seconds = int(lifetime.total_seconds())
+        self._lifetime = dt.timedelta(seconds=self._seconds)
+        self._headers = {"x-ms-blob-type": "BlockBlob"} if method == "PUT" else None
+        self._renew = renew
+        self._now: tuple[object, str, str, dt.datetime] = (None, "", "", dt.datetime.min)
+        self._given: tuple[object, str, str, dt.datetime] = (None, "", "", dt.datetime.min)
+        self._bind(signer)
+
+    def _bind(self, signer: BlobSigner) -> None:
+        self._signer = signer
+        self._key = signer._key
+        self._key_expiry = signer._key_expiry
+        self._sts_head = f"{self._permission}\n\n"
+        self._canon = f"\n{signer._canon}"
+        self._udk_head = signer._udk_head if signer.delegation is not None else None
+        self._sts_tail = signer._tail
+        self._query_mid = f"&sp={self._permission}{signer._mid}"
+        self._udk_query = signer._udk_query
+        self._url = signer._url
+        self._scid = signer._scid
+
+    def __repr__(self) -> str:
+        return f"PreparedBlobSigner({self._signer!r}, {self._method}, {self._seconds} s)"
+
+    def _expiry(
+        self, when: object, expires_at: dt.datetime
+    ) -> tuple[object, str, str, dt.datetime]:
+        if expires_at.tzinfo is not dt.UTC:
+            expires_at = expires_at.astimezone(dt.UTC)
+        se = "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+            expires_at.year,
+            expires_at.month,
+            expires_at.day,
+            expires_at.hour,
+            expires_at.minute,
+            expires_at.second,
+        )
+        return (when, se, se.replace(":", "%3A"), expires_at)
+
+    def sign_keys(
+        self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
+    ) -> list[SignedRequest]:
+        if at is None:
+            second = int(_signing.clock())
+            timing = self._now
+            if timing[0] != second:
+                expires_at = dt.datetime.fromtimestamp(second + self._seconds, dt.UTC)
+                timing = self._now = self._expiry(second, expires_at)
+        else:
+            timing = self._given
+            if timing[0] != at:
+                timing = self._given = self._expiry(at, at + self._lifetime)
+        _, se, se_q, expires_at = timing
+        if not keys:
+            return []
+        if self._key_expiry is not None and expires_at > self._key_expiry:
+            if self._renew is not None:
+                self._bind(self._renew(expires_at))
+            if self._key_expiry is not None and expires_at > self._key_expiry:
+                raise SigningError(
+                    "the URL would outlive the user delegation key that signs it",
+                    hint="use a shorter lifetime (a delegation key lives at most 7 days)",
+                )
+        if user:
+            scid = self._scid.get(user)
+            if scid is None:
+                if len(self._scid) > 4096:
+                    self._scid.clear()
+                scid = self._scid[user] = f"&scid={_q(user)}"
+        else:
+            scid = ""
+        head = f"{self._sts_head}{se}{self._canon}"
+        if self._udk_head is not None:
+            tail = f"{self._udk_head}{user or ''}{self._sts_tail}"
+        else:
+            tail = self._sts_tail
+        query_head = f"?se={se_q}{self._query_mid}{scid}{self._udk_query}&sig="
+        method, url, key_bytes, headers = self._method, self._url, self._key, self._headers
+        digest, b64 = hmac.digest, base64.b64encode
+        out: list[SignedRequest] = []
+        append = out.append
+        for blob in keys:
+            sig = b64(digest(key_bytes, f"{head}{blob}{tail}".encode(), "sha256")).decode()
+            append(
+                SignedRequest(
+                    method=method,
+                    url=f"{url}{_path(blob)}{query_head}{_quote_sig(sig)}",
+                    headers=dict(headers) if headers else {},
+                    expires_at=expires_at,
+                    key=blob,
                 )
             )
         return out

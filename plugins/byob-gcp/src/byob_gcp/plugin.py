@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
     from byob_core.provider import Multipart, ProvisionContext, ValidateContext
-    from byob_core.signing import SignedRequest, SignRequest
+    from byob_core.signing import KeySigner, SignedRequest, SignRequest
     from byob_core.stores import Store
     from fsspec import AbstractFileSystem
 
@@ -58,6 +58,13 @@ def byob_sign(store: Store, requests: Sequence[SignRequest]) -> Sequence[SignedR
     from byob_gcp.credentials import signer_for
 
     return signer_for(store).sign_many(requests, user_param=SPEC.user_param)
+
+
+@hookimpl
+def byob_signer(store: Store, method: str, expires: dt.timedelta) -> KeySigner:
+    from byob_gcp.credentials import signer_for
+
+    return signer_for(store).prepare(method, expires, user_param=SPEC.user_param)
 
 
 @hookimpl

@@ -9,6 +9,7 @@ public access block, versioning only on erasure-coded servers, KES instead of AW
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from byob_core.errors import ConfigError
 from byob_minio import quirks
 
 if TYPE_CHECKING:
+    from byob_aws.sigv4 import PreparedPresigner
     from byob_core.findings import Finding
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
     from byob_core.plans import Plan
@@ -102,6 +104,9 @@ class S3CompatibleProvider(S3Provider):
 
     def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:
         return super().sign(self.connect(store), requests)
+
+    def signer(self, store: Store, method: str, expires: dt.timedelta) -> PreparedPresigner:
+        return super().signer(self.connect(store), method, expires)
 
     def multipart(self, store: Store) -> S3Multipart:
         return super().multipart(self.connect(store))
