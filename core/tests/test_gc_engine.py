@@ -415,11 +415,10 @@ class TestVersionsAndUploads:
         assert versions == [
             ("other/x.bin", "v0"),
             ("team/.byob/marker.json", "v0"),
-            ("team/gone.bin", "m1"),  # markers are left to the lifecycle rules
+            # gone.bin's marker goes once its versions are gone, the lone marker too
             ("team/just-deleted.bin", "m1"),
             ("team/just-deleted.bin", "v1"),
             ("team/live.bin", "v0"),
-            ("team/lonely-marker.bin", "m1"),
         ]
         assert uploads == [
             ("team/fresh.bin", "u4"),
@@ -427,22 +426,29 @@ class TestVersionsAndUploads:
             ("team/stale.bin", "u2"),
         ]
         assert report.versions_listed == 8
-        assert report.versions_deleted == 2
-        assert report.versions_kept == 6
+        assert report.versions_deleted == 4
+        assert report.versions_kept == 4
         assert report.uploads_listed == 4
         assert report.uploads_aborted == 1
         assert report.uploads_kept == 3
         assert report.bytes_freed == 10
         assert report.phases == ["objects", "versions", "uploads"]
-        assert [kind for kind, _ in fake.calls] == [Kind.VERSIONS, Kind.UPLOADS]
+        # gone.bin's two versions; then its marker and the lone one, in their own call
+        assert [(kind, keys) for kind, keys in fake.calls] == [
+            (Kind.VERSIONS, ["team/gone.bin", "team/gone.bin"]),
+            (Kind.VERSIONS, ["team/gone.bin", "team/lonely-marker.bin"]),
+            (Kind.UPLOADS, ["team/stale.bin"]),
+        ]
 
-    def test_delete_markers_are_never_removed(self) -> None:
+    def test_a_marker_stays_while_a_version_behind_it_was_not_deleted(self) -> None:
         fake = self.versioned()
+        fake.refuse = {"team/gone.bin"}
         options = GcOptions(purge_versions=True)
-        for _ in range(2):
-            collect(fake_host(fake), FAKE_STORE, ["live.bin"], options, now=NOW)
-        assert all(not e.is_delete_marker for e in fake.ever_deleted)
+        report = collect(fake_host(fake), FAKE_STORE, ["live.bin"], options, now=NOW)
         assert ("team/gone.bin", "m1") in fake.state()[1]
+        assert ("team/lonely-marker.bin", "m1") not in fake.state()[1]
+        assert not any(e.key == "team/gone.bin" and e.is_delete_marker for e in fake.ever_deleted)
+        assert report.error_count == 2  # the two versions; the marker is simply kept
 
     def test_nothing_but_objects_unless_asked(self) -> None:
         fake = self.versioned()
@@ -477,7 +483,7 @@ def full_scenario(batch_size: int = 3) -> FakeProvider:
     fake = scenario(batch_size)
     for i in range(4):
         fake.put_version(f"team/dead/{i:02d}.bin", "old")
-    # Kept by a first run (a version is still behind it), so a resumed run must not
+    # Removed after dead/02's versions, in a call of its own; a resumed run must not
     # look at it again even if the provider lists its key once more.
     fake.put_version("team/dead/02.bin", "marker", marker=True)
     fake.put_upload("team/dead/05.bin", "u1")
@@ -619,7 +625,7 @@ class TestJournal:
         run_to_completion(fake, GcOptions(journal=journal))
         assert dry.would_delete == [e.key for e in fake.ever_deleted[before:]]
 
-    @pytest.mark.parametrize("kill_at", [1, 2, 3, 4, 5, 6])
+    @pytest.mark.parametrize("kill_at", [1, 2, 3, 4, 5, 7])  # 6 and 7 are one batch
     @pytest.mark.parametrize("ignore_start_after", [False, True])
     def test_killed_at_any_batch_resumes_with_exact_counts(
         self, tmp_path, kill_at: int, ignore_start_after: bool
@@ -639,7 +645,9 @@ class TestJournal:
         report = run_to_completion(fake, options)
         assert report.resumed
         reference, expected = self.reference()
-        assert len(reference.calls) == 7  # 4 object batches, 2 of versions, 1 of uploads
+        # 4 object batches; versions in 2 batches, the second sent as 2 calls (dead/03's
+        # version, then dead/02's marker, whose versions are gone by then); 1 of uploads
+        assert len(reference.calls) == 8
         assert fake.state() == reference.state()
         assert report.counters() == expected.counters()
         assert len(fake.calls) == len(reference.calls)  # no batch was sent twice
@@ -694,7 +702,7 @@ class TestReporting:
             ("objects", 10, 0),
         ]
         assert ("versions", 10, 3) in seen
-        assert seen[-1] == (None, 10, 4)
+        assert seen[-1] == (None, 10, 5)  # 4 versions and dead/02.bin's marker
         assert report.phase is None
 
     def test_on_delete_gets_each_batch_after_it_is_done(self) -> None:
@@ -954,10 +962,11 @@ class TestNeverDeletesWhatItMustKeep:
         expected_objects = sorted(
             k for k, m in case["objects"].items() if collectable(k) and not _young(m)
         )
+        # A key with nothing young loses its whole history, delete markers included.
         expected_versions = sorted(
             (k, f"v{n}")
-            for n, (k, _, marker) in enumerate(case["versions"])
-            if collectable(k) and k not in young_keys and not marker
+            for n, (k, _, _) in enumerate(case["versions"])
+            if collectable(k) and k not in young_keys
         )
         expected_uploads = sorted(
             (k, f"u{n}")
@@ -1003,7 +1012,6 @@ class TestNeverDeletesWhatItMustKeep:
         )
         assert sorted({(e.key, e.version_id) for e in deleted if e.version_id}) == expected_versions
         assert sorted({(e.key, e.upload_id) for e in deleted if e.upload_id}) == expected_uploads
-        assert not any(e.is_delete_marker for e in deleted)
         assert all(len(keys) <= case["batch"] for _, keys in fake.calls)
         expected_state = (
             sorted(set(case["objects"]) - set(expected_objects)),

@@ -26,11 +26,16 @@ what may go, and owns every safety rule:
   to the state an uninterrupted run reaches. Deletion is idempotent, so a crash between
   a delete and its journal write only repeats a harmless delete. A finished run removes
   its journal.
-- **Versions** (``purge_versions``, where the provider keeps them): the noncurrent
-  versions of a key are purged only when everything listed for that key (versions and
-  delete markers) is older than the cutoff, so what this run (or anyone) deleted within
-  the grace period stays recoverable. Delete markers are never removed (removing one
-  can bring an object back); the bucket's lifecycle rule expires the lone ones.
+- **Versions** (``purge_versions``, where the provider keeps them) keep the undo
+  window: the provider lists each key's whole history (current version, noncurrent
+  versions, delete markers, each with its time), and a key's history is purged only
+  when the key is deleted (its current version is a delete marker, or it has none) and
+  everything listed for it is older than the cutoff. So a key deleted or overwritten
+  within the grace period, by this run or anyone, stays recoverable; a key that still
+  has a current object keeps its history (the objects phase deleting it starts the
+  window). Its delete markers go in a second call after its versions, and only when
+  every one of those versions is confirmed deleted: a marker removed while a version
+  is behind it would bring the object back.
 - **Multipart uploads** (``abort_uploads``, where the provider has them) initiated
   before the cutoff are aborted.
 - **An empty live set is refused** unless ``allow_empty_live`` says it is meant: a
@@ -766,6 +771,8 @@ class _Run:
         self.journaled: str | None = None
         self.listed_since_write = 0
         self.seen = 0  # entries listed in the phase under way (versions, uploads)
+        # Keys one of whose versions was not deleted: their delete markers must stay.
+        self.blocked: set[str] = set()
 
     # -- top level ------------------------------------------------------------------------
     def execute(self) -> GcReport:
@@ -1069,13 +1076,20 @@ class _Run:
 
     def _doomed_versions(self, group: list[Entry]) -> list[Entry]:
         # Anything on this key at or after the cutoff (a version, or the delete marker of
-        # a recent deletion) keeps the whole key, so recent deletions stay recoverable.
-        # Delete markers are never removed: removing one while a version is behind it
-        # brings the object back. The decision depends only on ages, so a run that
-        # stops part-way through a key and re-lists it decides the rest the same way.
-        if any(self._young(entry) for entry in group):
+        # a recent deletion) keeps the whole key, so recent deletions stay recoverable;
+        # so does a current object (not live, it is this run's to delete, and its
+        # deletion starts the undo window). Otherwise every version goes, then every
+        # marker (`_purge` sends the markers only once the versions are gone). The
+        # decision depends only on ages, so a run that stops part-way through a key and
+        # re-lists it decides the rest the same way.
+        if any(
+            self._young(entry) or (entry.is_latest and not entry.is_delete_marker)
+            for entry in group
+        ):
             return []
-        return [entry for entry in group if not entry.is_delete_marker]
+        return [entry for entry in group if not entry.is_delete_marker] + [
+            entry for entry in group if entry.is_delete_marker
+        ]
 
     # -- deleting --------------------------------------------------------------------------
     def _guard(self, batch: list[Entry]) -> list[Entry]:
@@ -1095,9 +1109,11 @@ class _Run:
                 or keys.is_reserved(relative)
                 or self._young(entry)
                 or (self.nested and entry.key.startswith(self.nested))
+                or (entry.is_latest and not entry.is_delete_marker)  # a current object
             ):
                 # Cannot happen (the listing loop filtered these); if it ever does, keep it.
                 self.report._error(entry.key, "refused by the safety check, not deleted")
+                self.blocked.add(entry.key)
                 continue
             safe.append(entry)
         return safe
@@ -1113,13 +1129,37 @@ class _Run:
                 self.report.uploads_listed += len(batch)
             entries = self._guard(batch)
             done: Sequence[Entry] = ()
-            if entries:
+            if self.kind is Kind.VERSIONS:
+                done = self._purge(entries)
+            elif entries:
                 done = self._dry(entries) if self.options.dry_run else self._delete(entries)
                 self.report.batches += 1
             self._checkpoint(force=True)
             if self.on_delete is not None and done:
                 self.on_delete(self.kind, done)
             self._progress()
+
+    def _purge(self, entries: list[Entry]) -> Sequence[Entry]:
+        """Versions first; then the markers of the keys none of whose versions failed.
+
+        A key's markers are queued after all its versions, so by the time a marker is
+        sent every version of its key has been sent, in this call or an earlier one.
+        """
+        send = self._dry if self.options.dry_run else self._delete
+        versions = [entry for entry in entries if not entry.is_delete_marker]
+        done: list[Entry] = []
+        if versions:
+            done += send(versions)
+            self.report.batches += 1
+            gone = {(entry.key, entry.version_id) for entry in done}
+            self.blocked.update(e.key for e in versions if (e.key, e.version_id) not in gone)
+        markers = [entry for entry in entries if entry.is_delete_marker]
+        safe = [entry for entry in markers if entry.key not in self.blocked]
+        self.report.versions_kept += len(markers) - len(safe)
+        if safe:
+            done += send(safe)
+            self.report.batches += 1
+        return done
 
     def _dry(self, entries: list[Entry]) -> Sequence[Entry]:
         report = self.report

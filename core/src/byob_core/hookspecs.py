@@ -136,6 +136,11 @@ def byob_list(store: Store, request: ListRequest) -> Iterable[Entry]:
 
     Yield lazily, page by page, in ascending key order (versions and uploads: by key,
     then as the provider orders them), so that garbage collection streams.
+
+    A versions listing carries each key's whole history: its current version (marked
+    ``is_latest``), its noncurrent versions and its delete markers, each with its time,
+    so that the collector can keep every key deleted or overwritten within the grace
+    period (see docs/gc.md, "The undo window").
     """
 
 

@@ -13,7 +13,7 @@ class Kind(enum.StrEnum):
     """What a listing or a delete batch is about."""
 
     OBJECTS = "objects"  # current objects
-    VERSIONS = "versions"  # noncurrent versions (and delete markers)
+    VERSIONS = "versions"  # a key's whole history: versions and delete markers
     UPLOADS = "uploads"  # incomplete multipart uploads
 
 
@@ -23,6 +23,12 @@ class Entry:
 
     `key` is the full object key. `version_id` is set for versions, `upload_id` for
     uploads; `modified` is the last-modified (or upload initiation) time in UTC.
+
+    In a versions listing, `is_latest` marks the key's current version (an object, or
+    the delete marker of a deleted key) and `is_delete_marker` a delete marker; for a
+    provider without markers (GCS, Azure) `modified` of a noncurrent version is when it
+    stopped being current. A provider that lists noncurrent versions only leaves
+    `is_latest` false everywhere.
     """
 
     key: str
@@ -32,6 +38,7 @@ class Entry:
     version_id: str | None = None
     upload_id: str | None = None
     is_delete_marker: bool = False
+    is_latest: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -172,26 +172,32 @@ class TestListing:
         finally:
             client.meta.events.unregister("before-call.s3.ListObjectsV2", unique_id="count")
 
-    def test_versions_yield_noncurrent_and_lone_delete_markers(self, bucket_store):
+    def test_versions_carry_the_whole_history_with_the_current_marked(self, bucket_store):
+        """Every version and every delete marker, newest first within a key: the current
+        delete marker of a key with older versions is listed too (it carries the time of
+        the deletion, which keeps the undo window)."""
         client = s3.client(bucket_store)
         b = bucket_store.bucket
-        old = client.put_object(Bucket=b, Key="a", Body=b"1")["VersionId"]
-        client.put_object(Bucket=b, Key="a", Body=b"2")
-        client.put_object(Bucket=b, Key="b", Body=b"1")
-        client.delete_object(Bucket=b, Key="b")  # marker over a version: marker stays
-        client.put_object(Bucket=b, Key="c", Body=b"1")
-        marker_only = client.delete_object(Bucket=b, Key="c")["VersionId"]
-        c_versions = [
-            v["VersionId"] for v in client.list_object_versions(Bucket=b, Prefix="c")["Versions"]
-        ]
-        client.delete_object(Bucket=b, Key="c", VersionId=c_versions[0])  # now only a marker
+        a1 = client.put_object(Bucket=b, Key="a", Body=b"1")["VersionId"]
+        a2 = client.put_object(Bucket=b, Key="a", Body=b"2")["VersionId"]
+        b1 = client.put_object(Bucket=b, Key="b", Body=b"1")["VersionId"]
+        b_marker = client.delete_object(Bucket=b, Key="b")["VersionId"]
+        c1 = client.put_object(Bucket=b, Key="c", Body=b"1")["VersionId"]
+        c_marker = client.delete_object(Bucket=b, Key="c")["VersionId"]
+        client.delete_object(Bucket=b, Key="c", VersionId=c1)  # now only a marker
         listed = list(
             plugin.byob_list(store=bucket_store, request=ListRequest(kind=Kind.VERSIONS, prefix=""))
         )
-        summary = [(e.key, e.is_delete_marker) for e in listed]
-        assert summary == [("a", False), ("b", False), ("c", True)]
-        assert listed[0].version_id == old
-        assert listed[2].version_id == marker_only
+        summary = [(e.key, e.version_id, e.is_delete_marker, e.is_latest) for e in listed]
+        assert summary == [
+            ("a", a2, False, True),
+            ("a", a1, False, False),
+            ("b", b_marker, True, True),
+            ("b", b1, False, False),
+            ("c", c_marker, True, True),
+        ]
+        times = {e.version_id: e.modified for e in listed}
+        assert times[b_marker] >= times[b1]
 
     def test_versions_across_pages(self, bucket_store):
         for i in range(6):
@@ -204,7 +210,8 @@ class TestListing:
                 page_size=4,
             )
         )
-        assert [e.key for e in listed] == [f"k{i}" for i in range(1, 6) for _ in range(2)]
+        assert [e.key for e in listed] == [f"k{i}" for i in range(1, 6) for _ in range(3)]
+        assert [e.is_latest for e in listed] == [True, False, False] * 5
 
 
 class TestGarbageCollect:
@@ -228,20 +235,20 @@ class TestGarbageCollect:
         put(bucket_store, "a", b"2")
         s3.client(bucket_store).create_multipart_upload(Bucket=bucket_store.bucket, Key="u")
         for kind in (Kind.VERSIONS, Kind.UPLOADS):
-            entries = list(
-                plugin.byob_list(store=bucket_store, request=ListRequest(kind=kind, prefix=""))
-            )
+            entries = [
+                e
+                for e in plugin.byob_list(
+                    store=bucket_store, request=ListRequest(kind=kind, prefix="")
+                )
+                if not e.is_latest
+            ]
             assert len(entries) == 1
             result = plugin.byob_garbage_collect(
                 store=bucket_store, batch=DeleteBatch(kind=kind, entries=entries)
             )
             assert result.deleted == entries and not result.errors
-            assert (
-                list(
-                    plugin.byob_list(store=bucket_store, request=ListRequest(kind=kind, prefix=""))
-                )
-                == []
-            )
+            left = plugin.byob_list(store=bucket_store, request=ListRequest(kind=kind, prefix=""))
+            assert [e.is_latest for e in left] == ([True] if kind is Kind.VERSIONS else [])
         assert (
             s3.client(bucket_store).get_object(Bucket=bucket_store.bucket, Key="a")["Body"].read()
             == b"2"

@@ -29,13 +29,18 @@ def test_collect_objects_noncurrent_versions_and_stale_uploads(moto_endpoint, ma
         options=GcOptions(
             grace=dt.timedelta(0), purge_versions=True, abort_uploads=True, journal=tmp_path / "j"
         ),
+        # A minute on, so the delete marker this run leaves on team/dead is older than
+        # the (zero) grace as well, whatever the server's timestamp resolution.
+        now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1),
     )
     assert report.deleted == 1  # team/dead
-    assert (report.versions_deleted, report.versions_kept) == (3, 1)
+    # dead's two versions and the marker the run left; gone's version and its marker.
+    assert (report.versions_deleted, report.versions_kept) == (5, 3)
     assert report.uploads_aborted == 1
-    versions = s3.list_object_versions(Bucket=store.bucket).get("Versions", [])
-    left = sorted((v["Key"], v["IsLatest"]) for v in versions)
-    # dead's and gone's versions are purged; the live key keeps its whole history (the
+    listing = s3.list_object_versions(Bucket=store.bucket)
+    assert listing.get("DeleteMarkers", []) == []  # no orphan marker left behind
+    left = sorted((v["Key"], v["IsLatest"]) for v in listing.get("Versions", []))
+    # dead's and gone's histories are purged; the live key keeps its whole history (the
     # engine never touches a live key), and nothing outside the sub-path is touched.
     assert left == [
         ("outside/dead", True),

@@ -363,11 +363,11 @@ def list_objects(
 def list_versions(
     store: Store, request: ListRequest, *, page_size: int = PAGE_SIZE
 ) -> Iterator[Entry]:
-    """Noncurrent versions and removable delete markers, by key, newest first within a key.
+    """Each key's whole history, by key, newest first within a key: every version and
+    every delete marker, the current one marked ``is_latest``.
 
-    A delete marker that is the current version is yielded only when it is the key's last
-    remaining version: removing it earlier would bring the deleted object back. So a
-    collector that purges a deleted key's old versions removes its marker on the next run.
+    The collector needs all of it, with its times: a key deleted a minute ago shows as
+    old versions behind a young delete marker, and that marker is what keeps them.
     """
     s3 = client(store)
     kwargs: dict[str, Any] = {
@@ -378,25 +378,6 @@ def list_versions(
     after = request.start_after
     if after:
         kwargs["KeyMarker"] = after
-    group: list[tuple[dict[str, Any], bool]] = []
-
-    def flush() -> Iterator[Entry]:
-        if not group:
-            return
-        for item, marker in group:
-            latest = bool(item.get("IsLatest"))
-            if latest and (not marker or len(group) > 1):
-                continue
-            yield Entry(
-                key=item["Key"],
-                size=int(item.get("Size", 0)),
-                modified=item["LastModified"],
-                etag=_unquoted(item.get("ETag")),
-                version_id=item.get("VersionId"),
-                is_delete_marker=marker,
-            )
-        group.clear()
-
     while True:
         try:
             page = s3.list_object_versions(**kwargs)
@@ -404,22 +385,35 @@ def list_versions(
             raise translate(exc, "listing object versions", store) from exc
         items = [(v, False) for v in page.get("Versions", ())]
         items += [(m, True) for m in page.get("DeleteMarkers", ())]
-        # The two lists each run in key order; merge them, newest first within a key.
-        items.sort(key=lambda pair: (pair[0]["Key"], -pair[0]["LastModified"].timestamp()))
+        # The two lists each run in key order; merge them, the current entry first and
+        # then newest first within a key (a marker and the version it covers can share
+        # a timestamp).
+        items.sort(
+            key=lambda pair: (
+                pair[0]["Key"],
+                not pair[0].get("IsLatest"),
+                -pair[0]["LastModified"].timestamp(),
+            )
+        )
         for item, marker in items:
             if after is not None and item["Key"] <= after:
                 continue  # KeyMarker is exclusive on AWS, inclusive on some servers (moto)
-            if group and group[0][0]["Key"] != item["Key"]:
-                yield from flush()
-            group.append((item, marker))
+            yield Entry(
+                key=item["Key"],
+                size=int(item.get("Size", 0)),
+                modified=item["LastModified"],
+                etag=_unquoted(item.get("ETag")),
+                version_id=item.get("VersionId"),
+                is_delete_marker=marker,
+                is_latest=bool(item.get("IsLatest")),
+            )
         if not page.get("IsTruncated"):
-            break
+            return
         kwargs["KeyMarker"] = page.get("NextKeyMarker")
         if page.get("NextVersionIdMarker"):
             kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
         else:
             kwargs.pop("VersionIdMarker", None)
-    yield from flush()
 
 
 def list_uploads(
