@@ -149,7 +149,7 @@ class TestTheUndoWindow:
     def test_property(self, case: dict) -> None:
         grace = dt.timedelta(minutes=case["grace"])
         cutoff = NOW - grace
-        options = GcOptions(grace=grace, purge_versions=True, allow_empty_live=True)
+        options = GcOptions(grace=grace, purge_versions=True, allow_empty_live=True, force=True)
         bucket = build(case)
         original = {key: list(entries) for key, entries in bucket.history.items()}
         live = {f"team/{key}" for key in case["live"]}
@@ -190,7 +190,7 @@ class TestTheUndoWindow:
 
 
 def _fields(options: GcOptions) -> dict:
-    return {"grace": options.grace, "purge_versions": True, "allow_empty_live": True}
+    return {"grace": options.grace, "purge_versions": True, "allow_empty_live": True, "force": True}
 
 
 class TestExamples:
@@ -198,7 +198,9 @@ class TestExamples:
 
     def run(self, bucket: VersionedBucket, grace: str = "30m") -> None:
         host = PluginHost.load(entry_points=False, extra={"versioned": bucket})
-        collect(host, STORE, ["keep"], GcOptions(grace=grace, purge_versions=True), now=NOW)
+        collect(
+            host, STORE, ["keep"], GcOptions(grace=grace, purge_versions=True, force=True), now=NOW
+        )
 
     def test_a_fresh_delete_marker_keeps_the_old_versions_behind_it(self) -> None:
         bucket = VersionedBucket()
