@@ -25,10 +25,12 @@ from byob_core.errors import (  # noqa: E402
     ProviderNotFoundError,
     SigningError,
     StoreAccessError,
+    StoreChangedError,
     UnknownTeamError,
     UnsafeKeyError,
     UnsupportedError,
     UriError,
+    VisibilityError,
 )
 from byob_core.findings import Finding, Report, Status  # noqa: E402
 from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest  # noqa: E402
@@ -104,12 +106,14 @@ __all__ = [
     "Status",
     "Store",
     "StoreAccessError",
+    "StoreChangedError",
     "Transfer",
     "UnknownTeamError",
     "UnsafeKeyError",
     "UnsupportedError",
     "UriError",
     "ValidateContext",
+    "VisibilityError",
     "__version__",
     "hookimpl",
     "parse_size",

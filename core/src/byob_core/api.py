@@ -26,6 +26,7 @@ from byob_core.findings import Finding, Report, Status
 from byob_core.plans import Action, Change, Plan
 from byob_core.plugins import PluginHost
 from byob_core.provider import ProvisionContext, ValidateContext
+from byob_core.records import TeamRecords, check_reader, store_location
 from byob_core.signing import (
     CompletedPart,
     KeySigner,
@@ -81,14 +82,8 @@ class Marker:
 
 
 def store_identity(store: Store) -> dict[str, Any]:
-    """The fields that make a store the same place; compared against markers."""
-    return {
-        "provider": store.provider,
-        "bucket": store.bucket,
-        "subpath": store.subpath,
-        "endpoint": store.endpoint,
-        "account": store.account,
-    }
+    """The fields that make a store the same place; compared against markers and team records."""
+    return store_location(store)
 
 
 class _Route:
@@ -189,6 +184,8 @@ class Byob:
         self.config = config
         self.host = host if host is not None else PluginHost.load()
         self._routes: dict[tuple[Any, ...], _Route] = {}
+        #: Where each team's store was when the team was created (`byob_core.records`).
+        self.records = TeamRecords(config.data_dir)
 
     @classmethod
     def from_env(
@@ -202,13 +199,29 @@ class Byob:
         return cls(config_mod.load(config_path, environ=environ), host)
 
     # -- addressing ---------------------------------------------------------------------
-    def resolve(self, team: str | None = None) -> Resolution:
-        """The store that serves `team` (its team store, else the instance store)."""
-        return self.config.resolve(team)
+    def resolve(self, team: str | None = None, *, reader: str | None = None) -> Resolution:
+        """The store that serves `team` (its team store, else the instance store).
 
-    def locate(self, team: str | None, key: str) -> tuple[Resolution, str]:
+        Every verb comes through here, so the rules of the point of use are checked here:
+        a team's store must be where the team was created (`StoreChangedError`), and when
+        `reader` names the team that reads, the visibility rule must let it
+        (`VisibilityError`). Both are `PermissionError` subclasses; the CLI exits 2.
+        """
+        where = self.config.resolve(team)
+        self._check_use(where, reader)
+        return where
+
+    def _check_use(self, where: Resolution, reader: str | None) -> None:
+        """The rules of the point of use, for `resolve` and for signing (`_check_sign`)."""
+        self.records.check(where)
+        if reader is not None:
+            check_reader(self.config, reader, where)
+
+    def locate(
+        self, team: str | None, key: str, *, reader: str | None = None
+    ) -> tuple[Resolution, str]:
         """The resolution for `team` and the full object key of `key` in its store."""
-        where = self.resolve(team)
+        where = self.resolve(team, reader=reader)
         return where, keys.join(where.store.subpath, key)
 
     def filesystem(self, store: Store) -> AbstractFileSystem:
@@ -235,18 +248,21 @@ class Byob:
         expires: dt.timedelta | int | None = None,
         user: str | None = None,
         at: dt.datetime | None = None,
+        reader: str | None = None,
         **extra: Any,
     ) -> list[SignedRequest]:
         """Pre-sign one request per key, in order (defaults: 1 h for reads, 24 h for PUT).
 
-        `extra` goes into each `SignRequest` (content_type, content_md5, version_id,
-        response_headers). Every key passes the sub-path prefix and the escape guard.
-        Resolution, routing and the plugin's signer are prepared once per (team, method,
-        lifetime) and re-checked every `RECHECK_SECONDS` (see `signer`).
+        `reader` names the team the URLs are for: the visibility rule must let it read
+        `team`'s store (`VisibilityError` otherwise). `extra` goes into each `SignRequest`
+        (content_type, content_md5, version_id, response_headers). Every key passes the
+        sub-path prefix and the escape guard. Resolution, routing, the checks of
+        `_check_sign` and the plugin's signer are prepared once per (team, method,
+        lifetime, reader) and re-checked every `RECHECK_SECONDS` (see `signer`).
         """
-        route = self._routes.get((team, method, expires, None))
+        route = self._routes.get((team, method, expires, reader))
         if route is None or route.config is not self.config or time.monotonic() >= route.deadline:
-            route = self._prepare_signer(team, method, expires)
+            route = self._prepare_signer(team, method, expires, reader)
         if not extra:
             return route.sign(keys_, at, user)
         when = as_utc(at) if at is not None else utcnow()
@@ -272,13 +288,15 @@ class Byob:
         *,
         method: str = "GET",
         expires: dt.timedelta | int | None = None,
+        reader: str | None = None,
     ) -> Signer:
         """A `Signer` for `team`'s store: ``signer(...).sign(keys)`` is ``sign(keys, ...)``.
 
         For a server that signs one URL per request: the configuration is resolved, the
         lifetime checked and the plugin's signer built here, once, not on every call.
+        `reader` is as in `sign`.
         """
-        key = (team, method, expires, None)
+        key = (team, method, expires, reader)
         return Signer(self, key, self._prepare_signer(*key))
 
     def _prepare_signer(
@@ -297,10 +315,10 @@ class Byob:
         config = self.config
         where = config.resolve(team)
         store = where.store
-        spec = self.host.spec(store.provider)
         verb = normalize_method(method)
-        lifetime = resolve_lifetime(verb, expires, spec.max_expiry)
         self._check_sign(where, verb, reader)
+        spec = self.host.spec(store.provider)
+        lifetime = resolve_lifetime(verb, expires, spec.max_expiry)
         route = _Route(
             config=config,
             where=where,
@@ -315,12 +333,13 @@ class Byob:
         return route
 
     def _check_sign(self, where: Resolution, method: str, reader: str | None) -> None:
-        """Refuse to sign for `where` when policy forbids it (nothing is refused yet).
+        """Refuse to sign for `where` when policy forbids it: the checks of `resolve`.
 
-        Called by `_prepare_signer` with the resolved store, the method and the reading
-        team; raise a `ByobError` to refuse. Its verdict is cached with the route for up
-        to `RECHECK_SECONDS`.
+        A team store that moved since `team create` (`StoreChangedError`), and a `reader`
+        the visibility rule keeps out (`VisibilityError`), for every method. Called by
+        `_prepare_signer`; its verdict is cached with the route for up to `RECHECK_SECONDS`.
         """
+        self._check_use(where, reader)
 
     # -- multipart ------------------------------------------------------------------------
     def upload_plan(self, size: int | str, *, team: str | None = None) -> MultipartPlan:
@@ -435,20 +454,15 @@ class Byob:
         """Apply the plan, then leave the marker recording which scope and team the store serves."""
         return self._provision(team, apply=True)
 
-    def _provision(self, team: str | None, *, apply: bool) -> Plan:
+    def _provision(self, team: str | None, *, apply: bool, record: bool = True) -> Plan:
         where = self.resolve(team)
         store = where.store
         if apply:
             self._refuse_foreign_marker(where)
-            conflict = self._registry_conflict(where)
-            if conflict:
-                raise ByobError(
-                    conflict, hint="restore the team's original store, or migrate the data"
-                )
         plan = self.host.provision(store, self._provision_context(where, apply))
         marker_change = self._marker_change(where, apply=apply)
-        if apply and where.scope == "team" and where.team is not None:
-            self._register(where.team, store)
+        if apply and record and where.scope == "team" and where.team is not None:
+            self.records.record(where.team, store)
         log.info(
             "provision" if apply else "plan",
             store=store.display,
@@ -460,45 +474,9 @@ class Byob:
         )
 
     # -- the local record of which store each team was created with -----------------------
-    def _registry_path(self) -> os.PathLike[str]:
-        return self.config.data_dir / self.REGISTRY
-
     def registered_store(self, team: str) -> dict[str, Any] | None:
-        """The identity of the store `team` was provisioned with here, if it was."""
-        try:
-            with open(self._registry_path(), encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (FileNotFoundError, ValueError):
-            return None
-        entry = data.get(team)
-        return entry if isinstance(entry, dict) else None
-
-    def _register(self, team: str, store: Store) -> None:
-        path = self.config.data_dir / self.REGISTRY
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
-            data = {}
-        if data.get(team) == store_identity(store):
-            return
-        data[team] = store_identity(store)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-
-    def _registry_conflict(self, where: Resolution) -> str | None:
-        if where.scope != "team" or where.team is None:
-            return None
-        recorded = self.registered_store(where.team)
-        mine = store_identity(where.store)
-        if recorded is None or recorded == mine:
-            return None
-        changed = sorted(k for k in mine if recorded.get(k) != mine[k])
-        return (
-            f"team {where.team!r} was created with another store ({', '.join(changed)} differ); "
-            "a team store cannot be changed after the team is created: this calls for a migration"
-        )
+        """The location of the store `team` was created with here, if it was."""
+        return self.records.get(team)
 
     def read_marker(self, store: Store) -> Marker | None:
         fs = self.filesystem(store)
@@ -685,11 +663,6 @@ class Byob:
             yield Finding.passed("core.shared", "no other store shares this bucket and sub-path")
 
     def _marker_finding(self, where: Resolution) -> Finding:
-        conflict = self._registry_conflict(where)
-        if conflict:
-            return Finding.failed(
-                "core.marker", conflict, hint="restore the team's store, or migrate the data"
-            )
         try:
             marker = self.read_marker(where.store)
         except Exception as exc:

@@ -175,6 +175,11 @@ def build_parser() -> Parser:
         help="lifetime (default: 3600 for reads, 86400 for PUT)",
     )
     p.add_argument("--user", metavar="NAME", help="the requesting user's name, carried in the URL")
+    p.add_argument(
+        "--reader",
+        metavar="TEAM",
+        help="the team the URLs are for: refused unless the visibility rule lets it read",
+    )
     p.add_argument("--at", metavar="ISO-8601", help="signing time, for reproducible output")
     p.add_argument("--content-type", metavar="TYPE", help="Content-Type the upload must send")
     p.set_defaults(run=cmd_sign)
@@ -322,8 +327,11 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from byob_core import keys
+    from byob_core.records import TeamRecords
 
-    where = _config(args).resolve(args.team)
+    config = _config(args)
+    where = config.resolve(args.team)
+    TeamRecords(config.data_dir).check(where)
     full = keys.join(where.store.subpath, args.key)
     data = {
         "team": where.team,
@@ -389,6 +397,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
         expires=args.expires,
         user=args.user,
         at=_parse_at(args.at),
+        reader=args.reader,
         **extra,
     )
     out_signed(signed, args.json)

@@ -84,3 +84,11 @@ class GcError(ByobError, RuntimeError):
 
 class GcBusyError(GcError):
     """Another garbage collection holds the store's lock (exit 2); the message names it."""
+
+
+class StoreChangedError(ByobError, PermissionError):
+    """A team's configured store is not where the team was created: that calls for a migration."""
+
+
+class VisibilityError(ByobError, PermissionError):
+    """The visibility rule forbids the reading team to read the store it names."""

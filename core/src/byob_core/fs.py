@@ -226,7 +226,9 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
     """fsspec filesystem for ``byob://<team>/<key>``.
 
     Storage options: ``config`` (path of a byob TOML file; default ``BYOB_CONFIG``),
-    ``config_data`` (the parsed TOML as a mapping), or ``byob`` (a `Byob` object).
+    ``config_data`` (the parsed TOML as a mapping), or ``byob`` (a `Byob` object); and
+    ``reader`` (the team that reads: every path of a team whose objects the visibility
+    rule hides from it is refused with `PermissionError`).
     Synchronous calls go straight to the provider's synchronous methods; the bulk
     operations (copy, get, put, cat, pipe, rm) run concurrently on fsspec's event loop
     when the provider is async, as they would on s3fs itself.
@@ -245,6 +247,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         loop: Any = None,
         batch_size: int | None = None,
         config_stamp: Any = None,
+        reader: str | None = None,
         **storage_options: Any,
     ) -> None:
         # config_stamp only keys fsspec's instance cache (see `_CachedPerConfig`).
@@ -255,6 +258,10 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             raise ValueError("give one of byob, config or config_data")
         if config is not None and config_data is not None:
             raise ValueError("give config (a path) or config_data (a mapping), not both")
+        if reader is not None:
+            check_team_name(reader)
+        #: The team that reads through this filesystem, if the caller named one.
+        self.reader = reader
         self.byob = byob if byob is not None else _load_byob(config, config_data)
         self._places: dict[str, _Place] = {}
         self._places_lock = threading.Lock()
@@ -293,7 +300,9 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             place = self._places.get(team)
             if place is None:
                 try:
-                    store = self.byob.resolve(team).store
+                    # Also refuses a team whose store moved since `team create`, and what
+                    # the visibility rule hides from the reader (both PermissionError).
+                    store = self.byob.resolve(team, reader=self.reader).store
                 except ConfigError as exc:  # no team store and no instance store (SaaS)
                     raise FileNotFoundError(errno.ENOENT, str(exc), team) from None
                 fs = self.byob.filesystem(store)
@@ -391,7 +400,16 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
 
     def _teams(self) -> list[dict[str, Any]]:
         names = sorted({*self.byob.config.teams, INSTANCE})
+        if self.reader is not None:
+            names = [n for n in names if self._readable(n)]
         return [{"name": n, "size": 0, "type": "directory"} for n in names]
+
+    def _readable(self, team: str) -> bool:
+        """Whether the visibility rule lets the reader see `team`'s objects."""
+        try:
+            return self.byob.config.can_read(self.reader, None if team == INSTANCE else team)
+        except ConfigError:
+            return False  # no store serves it
 
     # -- errors -------------------------------------------------------------------------
     def _translate(self, exc: BaseException, path: Any = None) -> BaseException:
@@ -997,7 +1015,13 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             # does not take) still signs: the same guard, without the filesystem.
             team, key = self._sign_target(path)
         signed = self.byob.sign(
-            [key], team=team, method=method, expires=expiration, user=user, **kwargs
+            [key],
+            team=team,
+            method=method,
+            expires=expiration,
+            user=user,
+            reader=self.reader,
+            **kwargs,
         )
         return signed[0].url
 
@@ -1009,7 +1033,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         team, _, key = text.partition("/")
         if not key:
             raise IsADirectoryError(errno.EISDIR, "the root of a team is a directory", str(path))
-        store = self.byob.resolve(team).store
+        store = self.byob.resolve(team, reader=self.reader).store
         try:
             keys.join(store.subpath, key)
         except UnsafeKeyError as exc:

@@ -2,8 +2,9 @@
 
 It checks first (name, store, deployment matrix, allow-list, markers) and shows errors
 and warnings as the form does, provisions a new bucket or attaches an existing one,
-leaves the marker, and adds the team to the configuration file with its comments kept.
-A team's store cannot be changed once the team exists: that is a migration.
+leaves the marker, adds the team to the configuration file with its comments kept, and
+records where its store is (``<data_dir>/teams.json``). A team's store cannot be changed
+once the team exists: every verb refuses a configured store that differs from the record.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def create_team(
             ("attaching existing" if attached else "provisioning new")
             + f" store {where.store.display}"
         )
-        plan = byob.provision(name)
+        # The team's record is written below, once the team is created, not before.
+        plan = byob._provision(name, apply=True, record=False)
         for change in plan.changes:
             if change.action is not Action.NONE:
                 say(f"  {change.action.value:7} {change.name}: {change.summary}")
@@ -165,6 +167,8 @@ def create_team(
     # The file may hold connection strings with keys: keep it private to its owner.
     os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o600)
     os.replace(tmp, path)
+    # Where the team's store is, from now on checked by every verb (`byob_core.records`).
+    byob.records.record(name, where.store)
     say(f"team {name} created; recorded in {path}")
     return result
 
