@@ -13,7 +13,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 
-packages=(-e ./core)
+packages=(-e "./core[dask,inventory]")
 for plugin in byob-aws byob-minio byob-gcp byob-azure; do
   if [ -f "plugins/$plugin/pyproject.toml" ]; then
     packages+=(-e "./plugins/$plugin[test]")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from byob_core.fs import ByobFileSystem
     from byob_core.gc import GcOptions, GcReport, LiveSet
+    from byob_core.gcscale import Execution
     from byob_core.transfer import Progress, Transfer
 
 log = structlog.get_logger("byob")
@@ -747,10 +748,17 @@ class Byob:
         *,
         team: str | None = None,
         options: GcOptions | None = None,
+        execution: Execution | None = None,
+        inventory: str | None = None,
         **kw: Any,
     ) -> GcReport:
-        """Collect garbage in `team`'s store: delete what `live` does not name (see `byob_core.gc`)."""
-        from byob_core import gc
+        """Collect garbage in `team`'s store: delete what `live` does not name (see `byob_core.gc`).
+
+        `execution` shards the run and picks the executor (`byob_core.gcscale.Execution`:
+        this process, or Dask); `inventory` names an inventory manifest read instead of
+        listing (`byob_core.inventory`).
+        """
+        from byob_core import gc, gcscale
 
         store = self.resolve(team).store
         opts = options if options is not None else gc.GcOptions()
@@ -758,7 +766,11 @@ class Byob:
             opts = attrs.evolve(opts, data_dir=self.config.data_dir)
         # Another configured store inside this one's sub-path is never collected with it.
         nested = gc.nested_prefixes(store, self.config.stores().values())
-        return gc.collect(self.host, store, live, opts, nested=nested, **kw)
+        if execution is None and inventory is None:
+            return gc.collect(self.host, store, live, opts, nested=nested, **kw)
+        return gcscale.collect(
+            self.host, store, live, opts, execution, inventory=inventory, nested=nested, **kw
+        )
 
 
 def _tag(finding: Finding) -> Finding:

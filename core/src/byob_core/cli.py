@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -231,6 +232,35 @@ def build_parser() -> Parser:
         metavar="FILE",
         help="journal file for resuming (default: one per store under the data dir)",
     )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="run the shards on a local Dask cluster of N processes (byob-core[dask])",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the shards on an existing Dask cluster (tcp://host:8786)",
+    )
+    p.add_argument(
+        "--shards",
+        type=_shard_count,
+        metavar="N|auto",
+        help="cut the key space into N shards (auto: 4 per Dask worker; 1 locally)",
+    )
+    p.add_argument(
+        "--inventory",
+        metavar="MANIFEST",
+        help="read current objects from an S3/GCS/Azure inventory manifest instead of "
+        "listing (byob-core[inventory]); candidates are re-read before deletion",
+    )
+    p.add_argument(
+        "--progress",
+        choices=("auto", "bar", "json", "none"),
+        default="auto",
+        help="progress on stderr: a bar (auto: on a terminal), JSON lines, or none",
+    )
     p.set_defaults(run=cmd_gc)
 
     p = sub.add_parser(
@@ -434,24 +464,86 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _Progress:
-    """A one-line progress display on a terminal's stderr; silent elsewhere."""
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+
+def _shard_count(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+class _Progress:
+    """GC progress on stderr: a tqdm bar, one JSON object per line, or nothing.
+
+    Each update carries keys listed, candidates (deleted or about to be), deleted, bytes
+    freed, the rate in keys listed per second and, once shards finish, an ETA.
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.bar: Any = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" keys", unit_scale=True, file=sys.stderr, dynamic_ncols=True)
+
+    def _figures(self, report: Any) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        deleted = len(report.would_delete) if report.dry_run else report.deleted
+        rate = report.listed / elapsed
+        shards = report.per_shard or []
+        done = sum(1 for s in shards if s.get("state") == "done")
+        eta = None
+        if shards and 0 < done < len(shards):
+            eta = round(elapsed * (len(shards) - done) / done, 1)
+        elif report.phase is None:
+            eta = 0.0
+        return {
+            "phase": report.phase or "done",
+            "listed": report.listed,
+            "candidates": deleted + report.kept_changed + report.error_count,
+            "deleted": deleted,
+            "bytes": report.bytes_freed,
+            "rate": round(rate, 1),
+            "eta_seconds": eta,
+            "shards_done": done,
+            "shards": report.shards,
+            "elapsed": round(elapsed, 3),
+        }
 
     def __call__(self, report: Any) -> None:
-        if self.enabled:
-            verb = "would delete" if report.dry_run else "deleted"
-            done = len(report.would_delete) if report.dry_run else report.deleted
-            sys.stderr.write(
-                f"\r{report.phase or 'done'}: listed {report.listed:,}  {verb} {done:,}   "
-            )
+        if self.mode == "none":
+            return
+        now = time.monotonic()
+        final = report.phase is None
+        if not final and now - self.last < 0.2:
+            return
+        self.last = now
+        figures = self._figures(report)
+        if self.mode == "json":
+            sys.stderr.write(json.dumps(figures, separators=(",", ":")) + "\n")
             sys.stderr.flush()
+        elif self.bar is not None:
+            self.bar.n = report.listed
+            verb = "would delete" if report.dry_run else "deleted"
+            postfix = f"{verb} {figures['deleted']:,}, {figures['bytes']:,} B"
+            if report.shards > 1:
+                postfix += f", shards {figures['shards_done']}/{report.shards}"
+            self.bar.set_description(figures["phase"], refresh=False)
+            self.bar.set_postfix_str(postfix, refresh=False)
+            self.bar.refresh()
 
     def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
@@ -463,7 +555,14 @@ def cmd_gc(args: argparse.Namespace) -> int:
         grace = gc.parse_duration(args.grace)
     except ValueError as exc:
         raise UsageError(f"--grace: {exc}") from None
-    live = gc.load_live_keys(args.live if args.live == "-" else Path(args.live))
+    from byob_core import gcscale, livesets
+
+    live = gc.load_live_keys(args.live) if args.live == "-" else livesets.open_live(Path(args.live))
+    execution = None
+    if args.workers or args.scheduler or args.shards:
+        execution = gcscale.Execution.from_args(
+            workers=args.workers, scheduler=args.scheduler, shards=args.shards
+        )
     byob = _byob(args)
     options = gc.GcOptions(
         grace=grace,
@@ -474,9 +573,19 @@ def cmd_gc(args: argparse.Namespace) -> int:
         allow_empty_live=args.allow_empty_live,
         force=args.force,
     )
-    progress = _Progress(sys.stderr.isatty() and not args.json)
+    mode = args.progress
+    if mode == "auto":
+        mode = "bar" if sys.stderr.isatty() and not args.json else "none"
+    progress = _Progress(mode)
     try:
-        report = byob.gc(live, team=args.team, options=options, on_progress=progress)
+        report = byob.gc(
+            live,
+            team=args.team,
+            options=options,
+            on_progress=progress,
+            execution=execution,
+            inventory=args.inventory,
+        )
     finally:
         progress.close()
     if args.json:
@@ -491,6 +600,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
             "kept_live",
             "kept_young",
             "kept_reserved",
+            "kept_changed",
             "deleted",
             "bytes_freed",
             "versions_deleted",
@@ -505,6 +615,9 @@ def cmd_gc(args: argparse.Namespace) -> int:
                 else name
             )
             out(f"{label:22} {data[name]}")
+        if report.shards > 1 or report.executor != "local":
+            out(f"{'executor':22} {report.executor}")
+            out(f"{'shards':22} {report.shards}")
         for key, message in report.errors:
             out(f"error {key}: {message}")
     return EXIT_FAILED if report.errors else EXIT_OK

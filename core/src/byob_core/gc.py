@@ -172,6 +172,33 @@ class LiveSet:
     def __contains__(self, key: object) -> bool:
         return key in self.keys
 
+    def membership(self, after: str | None = None, upto: str | None = None) -> Members:
+        """What a run over the keys in ``(after, upto]`` asks `in` of (see `Membership`)."""
+        return self.keys
+
+    def count_in(self, after: str | None, upto: str | None) -> int:
+        """How many live keys lie in ``(after, upto]`` (None: unbounded on that side)."""
+        return sum(1 for key in self.keys if _in_range(key, after, upto))
+
+
+def _in_range(key: str, after: str | None, upto: str | None) -> bool:
+    return (after is None or key > after) and (upto is None or key <= upto)
+
+
+class Membership:
+    """Live-key lookup for one run. `trim(key)` says no key below `key` is asked again,
+    so a streamed (merge-joined) live set can drop what lies behind it."""
+
+    def __contains__(self, key: object) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def trim(self, key: str) -> None:
+        """Forget live keys below `key` (relative); a no-op for an in-memory set."""
+
+
+#: What a run asks `in` of: the frozenset itself (the fast path) or a streamed window.
+Members = frozenset[str] | Membership
+
 
 def _digest(live: frozenset[str]) -> str:
     h = hashlib.sha256()
@@ -378,12 +405,45 @@ def lock_path(journal: str | os.PathLike[str], store: Store) -> Path:
     return Path(journal).parent / f"{_store_digest(store)}.lock"
 
 
+@attrs.frozen(kw_only=True)
+class Shard:
+    """A slice of the key space a run covers: relative keys in ``(after, upto]``.
+
+    Shard `index` of `count`; None on a side means unbounded. The shards of one plan
+    cover every key once (see `byob_core.gcscale.plan_shards`).
+    """
+
+    index: int = 0
+    count: int = 1
+    after: str | None = None
+    upto: str | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.after is None and self.upto is None
+
+    def contains(self, key: str) -> bool:
+        return _in_range(key, self.after, self.upto)
+
+    def journal(self, base: Path) -> Path:
+        """This shard's journal file beside the run's `base` journal."""
+        if self.count == 1:
+            return base
+        return base.with_name(f"{base.stem}.shard-{self.index:05d}-of-{self.count:05d}.json")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "after": self.after, "upto": self.upto}
+
+
+WHOLE = Shard()
+
 _COUNTERS = (
     "listed",
     "kept_live",
     "kept_young",
     "kept_reserved",
     "kept_nested",
+    "kept_changed",
     "deleted",
     "bytes_freed",
     "versions_listed",
@@ -420,6 +480,8 @@ class GcReport:
     kept_reserved: int = 0
     #: Objects under another configured store nested inside this one's sub-path.
     kept_nested: int = 0
+    #: Candidates from an inventory that changed (or went) since it was taken: kept.
+    kept_changed: int = 0
     deleted: int = 0
     bytes_freed: int = 0
     versions_listed: int = 0
@@ -440,6 +502,11 @@ class GcReport:
     #: Live keys looked up before deleting, and how many of those named no object.
     live_checked: int = 0
     live_checked_missing: int = 0
+    #: How the run was executed: ``"local"`` (this process) or ``"dask"``, over how many
+    #: shards, and each shard's counters (`per_shard`, filled when there is more than one).
+    executor: str = "local"
+    shards: int = 1
+    per_shard: list[dict[str, Any]] = attrs.field(factory=list)
 
     @property
     def ok(self) -> bool:
@@ -462,6 +529,9 @@ class GcReport:
             "live_missing": self.live_missing,
             "live_checked": self.live_checked,
             "live_checked_missing": self.live_checked_missing,
+            "executor": self.executor,
+            "shards": self.shards,
+            "per_shard": list(self.per_shard),
             "errors": [{"key": key, "message": message} for key, message in self.errors],
         }
         if self.dry_run:
@@ -588,6 +658,8 @@ def _try_lock(fd: int) -> bool:
 
 OnProgress = Callable[[GcReport], None]
 OnDelete = Callable[[Kind, Sequence[Entry]], None]
+Lister = Callable[[ListRequest], Iterable[Entry]]
+Recheck = Callable[[Sequence[Entry]], Sequence[Entry]]
 
 
 def collect(
@@ -600,6 +672,10 @@ def collect(
     on_progress: OnProgress | None = None,
     on_delete: OnDelete | None = None,
     nested: Iterable[str] = (),
+    shard: Shard = WHOLE,
+    lister: Lister | None = None,
+    recheck: Recheck | None = None,
+    take_lock: bool = True,
 ) -> GcReport:
     """Delete from `store` every object that `live` does not name and that is older than
     the grace period; optionally purge old noncurrent versions and abort stale uploads.
@@ -613,6 +689,14 @@ def collect(
     nested: full-key prefixes (ending in '/') of other stores that lie inside this one's
         sub-path (`nested_prefixes`); nothing under them is touched, not even listed
         for deletion. `byob_core.Byob.gc` passes every configured store's.
+    shard: the slice of the key space this run covers (default: all of it); a shard of
+        several has its own journal file. `byob_core.gcscale` plans and runs shards.
+    lister: lists instead of the provider (an inventory, say): called with a
+        `ListRequest`, yields entries in ascending key order like ``byob_list``.
+    recheck: called with each batch of objects just before it is deleted; returns the
+        entries still safe to delete (an inventory's candidates are re-read first).
+    take_lock: take the store's lock for the run (a sharded run's coordinator holds it
+        for all its shards, and passes False).
 
     A live key that starts with the store's sub-path is read both as given and without
     the sub-path (both objects are kept). Before deleting anything, up to `LIVE_SAMPLE`
@@ -626,7 +710,7 @@ def collect(
     """
     options = options or GcOptions()
     live_set = _with_readings(load_live_keys(live), store)
-    if not live_set.keys and not options.allow_empty_live:
+    if len(live_set) == 0 and not options.allow_empty_live:
         raise GcInputError(
             "the live set is empty: every object older than the grace period would be deleted",
             hint="check the live-key export; pass allow_empty_live (--allow-empty-live) if meant",
@@ -640,8 +724,11 @@ def collect(
         on_progress=on_progress,
         on_delete=on_delete,
         nested=nested,
+        shard=shard,
+        lister=lister,
+        recheck=recheck,
     )
-    if run.journal is None or options.dry_run:
+    if run.journal is None or options.dry_run or not take_lock:
         return run.execute()
     with _store_lock(lock_path(run.journal, store), store):
         _remove_leftovers(run.journal)
@@ -729,6 +816,9 @@ class _Run:
         on_progress: OnProgress | None,
         on_delete: OnDelete | None,
         nested: Iterable[str] = (),
+        shard: Shard = WHOLE,
+        lister: Lister | None = None,
+        recheck: Recheck | None = None,
     ) -> None:
         self.host = host
         self.store = store
@@ -743,7 +833,15 @@ class _Run:
         self.nested = tuple(
             sorted({p if p.endswith("/") else p + "/" for p in nested if p.startswith(self.prefix)})
         )
-        self.journal = options.journal_for(store)
+        self.shard = shard
+        self.lower = None if shard.after is None else self.prefix + shard.after
+        self.upper = None if shard.upto is None else self.prefix + shard.upto
+        self.lister = lister
+        self.recheck = recheck
+        self.members = live.membership(shard.after, shard.upto)
+        self.trim = getattr(self.members, "trim", None)
+        journal = options.journal_for(store)
+        self.journal = None if journal is None else shard.journal(journal)
         start = now if now is not None else dt.datetime.now(dt.UTC)
         if start.tzinfo is None:
             raise GcInputError("`now` must be an aware datetime (UTC)")
@@ -755,7 +853,11 @@ class _Run:
                 hint="give a grace period of at most a few years, such as 24h or 30d",
             ) from None
         self.report = GcReport(
-            store=store.display, prefix=self.prefix, cutoff=self.cutoff, dry_run=options.dry_run
+            store=store.display,
+            prefix=self.prefix,
+            cutoff=self.cutoff,
+            dry_run=options.dry_run,
+            shards=shard.count,
         )
         self.phases = [Kind.OBJECTS]
         if options.purge_versions and self.spec.versions:
@@ -799,7 +901,7 @@ class _Run:
             self._flush()
             self._checkpoint(force=True, finished=True)
         self.report.phase = None
-        if not self.report.resumed and Kind.OBJECTS in self.phases:
+        if not self.report.resumed and Kind.OBJECTS in self.phases and self.shard.whole:
             self.report.live_missing = max(0, self._given() - self.report.kept_live)
         if self.journal is not None and not self.options.dry_run:
             self.journal.unlink(missing_ok=True)
@@ -816,11 +918,15 @@ class _Run:
 
     # -- resuming ---------------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
-        return {
+        identity: dict[str, Any] = {
             "store": list(self.store.identity),
             "live": self.live.digest,
             "grace_seconds": self.options.grace.total_seconds(),
         }
+        if not self.shard.whole:
+            shard = self.shard
+            identity["shard"] = [shard.index, shard.count, shard.after, shard.upto]
+        return identity
 
     def _resume(self) -> tuple[Kind, str | None]:
         if self.journal is None:
@@ -891,6 +997,8 @@ class _Run:
     # -- the live set against the store -----------------------------------------------------
     def _given(self) -> int:
         """How many keys the live set stands for (each reading of one key counted once)."""
+        if not self.live.keys:
+            return len(self.live)  # a streamed live set: as many keys as it holds
         return len({_canonical(key, self.prefix) for key in self.live.keys})
 
     def _exists(self, full_key: str) -> bool:
@@ -952,12 +1060,20 @@ class _Run:
 
     # -- listing ---------------------------------------------------------------------------
     def _listing(self, kind: Kind, after: str | None) -> Iterator[Entry]:
+        if self.lower is not None and (after is None or after < self.lower):
+            after = self.lower  # the shard starts after its lower bound
+        upper = self.upper
         request = ListRequest(kind=kind, prefix=self.prefix, start_after=after)
+        listed = (
+            self.lister(request) if self.lister is not None else self.host.list(self.store, request)
+        )
         previous: str | None = None
-        for entry in self.host.list(self.store, request):
+        for entry in listed:
             key = entry.key
             if after is not None and key <= after:
                 continue  # at or before the checkpoint, done (the provider ignored start_after)
+            if upper is not None and key > upper:
+                break  # past the shard: the next shard's run lists it
             if previous is not None and (
                 key < previous or (key == previous and kind is Kind.OBJECTS)
             ):
@@ -981,7 +1097,8 @@ class _Run:
         report = self.report
         prefix = self.prefix
         plen = len(prefix)
-        live = self.live.keys
+        live = self.members
+        trim = self.trim
         pending = self.pending
         size = self.batch_size
         every = PROGRESS_EVERY
@@ -1012,6 +1129,8 @@ class _Run:
                 self.handled = key
             self.listed_since_write += 1
             if report.listed % every == 0:
+                if trim is not None:
+                    trim((pending[0].key if pending else key)[plen:])
                 if self.listed_since_write >= CHECKPOINT_EVERY:
                     self._checkpoint()
                 self._progress()
@@ -1039,7 +1158,7 @@ class _Run:
         outside = len(key) <= len(self.prefix) or not key.startswith(self.prefix)
         if not outside and not (self.nested and key.startswith(self.nested)):
             relative = key[len(self.prefix) :]
-            if not keys.is_reserved(relative) and relative not in self.live.keys:
+            if not keys.is_reserved(relative) and relative not in self.members:
                 if versions:
                     doomed = self._doomed_versions(group)
                 else:
@@ -1096,7 +1215,7 @@ class _Run:
         """Check every key once more, just before the call that would delete it."""
         safe: list[Entry] = []
         subpath = self.store.subpath
-        live = self.live.keys
+        live = self.members
         relative_of = keys.relative
         for entry in batch:
             try:
@@ -1128,6 +1247,12 @@ class _Run:
             elif self.kind is Kind.UPLOADS:
                 self.report.uploads_listed += len(batch)
             entries = self._guard(batch)
+            if self.trim is not None and self.last_complete is not None:
+                self.trim(self.last_complete[len(self.prefix) :])
+            if entries and self.recheck is not None and self.kind is Kind.OBJECTS:
+                still = list(self.recheck(entries))
+                self.report.kept_changed += len(entries) - len(still)
+                entries = still
             done: Sequence[Entry] = ()
             if self.kind is Kind.VERSIONS:
                 done = self._purge(entries)

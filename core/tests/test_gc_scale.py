@@ -1,0 +1,387 @@
+"""Sharded garbage collection (`byob_core.gcscale`), streamed live sets and inventories,
+on the built-in file store: the local and the Dask executor reach the same end state as
+one unsharded run, and keep every live, young and reserved object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from byob_core import gc, gcscale, livesets
+from byob_core.gc import GcInputError, GcOptions, Shard, load_live_keys
+from byob_core.plugins import PluginHost
+from byob_core.stores import Store
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+NOW = dt.datetime.now(dt.UTC)
+OLD = NOW - dt.timedelta(days=3)
+YOUNG = NOW - dt.timedelta(minutes=5)
+
+
+def make_store(root: Path, count: int = 60) -> tuple[Store, set[str], set[str], set[str]]:
+    """A file store of `count` objects: every third live, every fifth (not live) young."""
+    store = Store(provider="file", bucket=str(root), subpath="team/sub")
+    base = root / "team" / "sub"
+    live, young, garbage = set(), set(), set()
+    for i in range(count):
+        key = f"runs/{i % 7}/obj-{i:04d}.bin"
+        path = base / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * (i + 1))
+        stamp = OLD
+        if i % 3 == 0:
+            live.add(key)
+        elif i % 5 == 0:
+            young.add(key)
+            stamp = YOUNG
+        else:
+            garbage.add(key)
+        os.utime(path, (stamp.timestamp(), stamp.timestamp()))
+    marker = base / ".byob" / "store.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("{}")
+    os.utime(marker, (OLD.timestamp(), OLD.timestamp()))
+    return store, live, young, garbage
+
+
+def remaining(root: Path) -> set[str]:
+    base = root / "team" / "sub"
+    return {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def host() -> PluginHost:
+    return PluginHost.load()
+
+
+def options(tmp_path: Path, **kw: object) -> GcOptions:
+    return GcOptions(grace="24h", journal=tmp_path / "journal" / "gc.json", **kw)
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+class TestPlanShards:
+    def test_bounds_are_live_quantiles_and_cover_everything(self) -> None:
+        live = load_live_keys([f"k{i:03d}" for i in range(100)])
+        shards = gcscale.plan_shards(live, 4)
+        assert [s.index for s in shards] == [0, 1, 2, 3]
+        assert shards[0].after is None and shards[-1].upto is None
+        assert [s.upto for s in shards[:-1]] == ["k024", "k049", "k074"]
+        for left, right in itertools.pairwise(shards):
+            assert left.upto == right.after
+
+    def test_fewer_shards_than_live_keys_and_one_for_empty(self) -> None:
+        assert gcscale.plan_shards(load_live_keys(["a", "b"]), 16)[-1].count == 2
+        assert gcscale.plan_shards(load_live_keys([]), 8) == [gc.WHOLE]
+
+    @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(
+        live=st.sets(st.text("abc", min_size=1, max_size=5), max_size=40),
+        probes=st.lists(st.text("ab/c", min_size=1, max_size=6), max_size=40),
+        count=st.integers(1, 9),
+    )
+    def test_every_key_is_in_exactly_one_shard(
+        self, live: set[str], probes: list[str], count: int
+    ) -> None:
+        shards = gcscale.plan_shards(load_live_keys(sorted(live)), count)
+        for key in [*live, *probes]:
+            assert sum(1 for s in shards if s.contains(key)) == 1
+
+
+class TestExecution:
+    def test_cli_flags_pick_the_executor(self) -> None:
+        assert gcscale.Execution.from_args().executor == "local"
+        dask = gcscale.Execution.from_args(workers=2)
+        assert (dask.executor, dask.shards) == ("dask", "auto")
+        assert dask.shard_count(2) == 8
+
+    def test_bad_values_are_input_errors(self) -> None:
+        with pytest.raises(GcInputError, match="exclude each other"):
+            gcscale.Execution.from_args(workers=2, scheduler="tcp://x:1")
+        with pytest.raises(GcInputError, match="--shards"):
+            gcscale.Execution(shards=0)
+
+
+# -- the local executor -------------------------------------------------------------------
+
+
+class TestLocalShards:
+    @pytest.mark.parametrize("shards", [1, 2, 3, 7])
+    def test_same_end_state_as_one_run(self, tmp_path: Path, host: PluginHost, shards: int) -> None:
+        store, live, young, garbage = make_store(tmp_path / "s")
+        report = gcscale.collect(
+            host, store, live, options(tmp_path), gcscale.Execution(shards=shards)
+        )
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert report.deleted == len(garbage)
+        assert report.kept_live == len(live) and report.kept_young == len(young)
+        assert report.shards == len(report.per_shard) == min(shards, len(live))
+        assert sum(s["deleted"] for s in report.per_shard) == len(garbage)
+        assert report.executor == "local" and report.ok
+        assert report.live_missing == 0
+        assert not list((tmp_path / "journal").glob("*.json"))  # finished: no journal left
+
+    def test_dry_run_names_what_a_real_run_deletes(self, tmp_path: Path, host: PluginHost) -> None:
+        store, live, _, garbage = make_store(tmp_path / "s")
+        report = gcscale.collect(
+            host, store, live, options(tmp_path, dry_run=True), gcscale.Execution(shards=3)
+        )
+        assert {k.split("team/sub/", 1)[1] for k in report.would_delete} == garbage
+        assert len(remaining(tmp_path / "s")) == 61
+
+    def test_a_killed_run_resumes_per_shard(self, tmp_path: Path, host: PluginHost) -> None:
+        store, live, young, garbage = make_store(tmp_path / "s", count=90)
+
+        class Killed(BaseException):
+            pass
+
+        calls = {"n": 0}
+
+        class Dying:
+            """The host, killed on the fifth delete call (inside the second shard)."""
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(host, name)
+
+            def garbage_collect(self, store, batch):  # type: ignore[no-untyped-def]
+                calls["n"] += 1
+                if calls["n"] == 5:
+                    raise Killed
+                return host.garbage_collect(store, batch)
+
+        opts = options(tmp_path, batch_size=5)
+        plan = gcscale.Execution(shards=3)
+        with pytest.raises(Killed):
+            gcscale.collect(Dying(), store, live, opts, plan)  # type: ignore[arg-type]
+        journals = sorted(p.name for p in (tmp_path / "journal").glob("*.json"))
+        assert "gc.shards.json" in journals  # the run journal: shard 0 finished
+        assert any(".shard-00001-of-00003" in n for n in journals)
+        done = json.loads((tmp_path / "journal" / "gc.shards.json").read_text())["done"]
+        assert list(done) == ["0"]
+        report = gcscale.collect(host, store, live, opts, plan)
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert report.resumed and report.ok
+        assert report.deleted == len(garbage)  # counters carried over, none twice
+        assert not list((tmp_path / "journal").glob("*.json"))
+
+    def test_a_failing_shard_is_reported_and_the_rest_finish(
+        self, tmp_path: Path, host: PluginHost
+    ) -> None:
+        store, live, young, _garbage = make_store(tmp_path / "s", count=90)
+
+        class Flaky:
+            def __init__(self) -> None:
+                self.fail = True
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(host, name)
+
+            def list(self, store, request):  # type: ignore[no-untyped-def]
+                if request.start_after is not None and self.fail:
+                    self.fail = False
+                    raise OSError("connection reset by the store")
+                return host.list(store, request)
+
+        opts = options(tmp_path)
+        report = gcscale.collect(
+            Flaky(),  # type: ignore[arg-type]
+            store,
+            live,
+            opts,
+            gcscale.Execution(shards=3),
+        )
+        assert not report.ok
+        states = [s["state"] for s in report.per_shard]
+        assert states == ["done", "failed", "done"]
+        assert "connection reset" in report.per_shard[1]["error"]
+        assert any(key == "<shard 1>" for key, _ in report.errors)
+        report = gcscale.collect(host, store, live, opts, gcscale.Execution(shards=3))
+        assert report.ok and remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+
+    def test_one_cutoff_for_every_shard(self, tmp_path: Path, host: PluginHost) -> None:
+        store, live, _, _ = make_store(tmp_path / "s")
+        report = gcscale.collect(
+            host,
+            store,
+            live,
+            options(tmp_path, dry_run=True),
+            gcscale.Execution(shards=4),
+            now=NOW,
+        )
+        assert report.cutoff == NOW - dt.timedelta(hours=24)
+
+
+# -- streamed live sets -------------------------------------------------------------------
+
+
+class TestStreamedLiveSet:
+    def write(self, path: Path, keys: list[str]) -> Path:
+        path.write_text("".join(f"{k}\n" for k in keys), encoding="utf-8")
+        return path
+
+    def test_merge_join_keeps_exactly_the_live_keys(self, tmp_path: Path, host: PluginHost) -> None:
+        store, live, young, garbage = make_store(tmp_path / "s", count=300)
+        source = livesets.load_sorted(self.write(tmp_path / "live.txt", sorted(live)))
+        assert len(source) == len(live)
+        report = gcscale.collect(
+            host, store, source, options(tmp_path), gcscale.Execution(shards=3)
+        )
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert report.deleted == len(garbage)
+
+    def test_parquet_and_glob(self, tmp_path: Path, host: PluginHost) -> None:
+        import pyarrow as pa  # byob-core[inventory], installed by setup.sh
+        import pyarrow.parquet as pq
+
+        store, live, young, _ = make_store(tmp_path / "s", count=120)
+        ordered = sorted(live)
+        half = len(ordered) // 2
+        pq.write_table(pa.table({"key": ordered[:half]}), tmp_path / "part-0.parquet")
+        self.write(tmp_path / "part-1.txt", ordered[half:])
+        source = livesets.open_live(str(tmp_path / "part-*"))
+        assert isinstance(source, livesets.StreamedLiveSet) and len(source) == len(live)
+        gcscale.collect(host, store, source, options(tmp_path), gcscale.Execution(shards=2))
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+
+    def test_unsorted_or_truncated_files_are_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(GcInputError, match="not sorted"):
+            livesets.load_sorted(self.write(tmp_path / "a.txt", ["runs/b", "runs/a"]))
+        (tmp_path / "b.txt").write_text("runs/a\nruns/b", encoding="utf-8")
+        with pytest.raises(GcInputError, match="newline"):
+            livesets.load_sorted(tmp_path / "b.txt")
+        with pytest.raises(GcInputError, match="no live-key file matches"):
+            livesets.open_live(str(tmp_path / "none-*.txt"))
+
+    def test_window_memory_is_bounded_by_the_gap_not_the_set(self, tmp_path: Path) -> None:
+        keys = [f"k{i:06d}" for i in range(20_000)]
+        source = livesets.load_sorted(self.write(tmp_path / "live.txt", keys))
+        window = source.membership(None, None)
+        assert isinstance(window, livesets.Window)
+        largest = 0
+        for i in range(0, 20_000, 3):
+            assert (f"k{i:06d}" in window) is True
+            assert (f"k{i:06d}x" in window) is False
+            window.trim(f"k{i:06d}")
+            largest = max(largest, window.held)
+        assert largest < 10
+
+    def test_a_shard_seeks_to_its_start(self, tmp_path: Path) -> None:
+        keys = [f"k{i:07d}" for i in range(200_000)]  # ~1.8 MB: the search is used
+        source = livesets.load_sorted(self.write(tmp_path / "live.txt", keys))
+        assert next(source.sorted_keys("k0150000")) == "k0150001"
+        assert source.count_in("k0100000", "k0100010") == 10
+
+
+# -- the Dask executor ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    import distributed  # byob-core[dask], installed by setup.sh
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    client = distributed.Client(cluster)
+    yield cluster.scheduler_address
+    client.close()
+    cluster.close()
+
+
+class TestDask:
+    def test_same_end_state_as_local(
+        self, tmp_path: Path, host: PluginHost, dask_client: str
+    ) -> None:
+        store, live, young, garbage = make_store(tmp_path / "s", count=120)
+        execution = gcscale.Execution(executor="dask", scheduler=dask_client, shards=4)
+        report = gcscale.collect(host, store, live, options(tmp_path), execution)
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert (report.executor, report.shards) == ("dask", 4)
+        assert report.deleted == len(garbage) == sum(s["deleted"] for s in report.per_shard)
+        assert all(s["state"] == "done" for s in report.per_shard)
+
+    def test_cli_with_a_scheduler_and_json_progress(self, tmp_path: Path, dask_client: str) -> None:
+        _store, live, young, garbage = make_store(tmp_path / "s", count=90)
+        config = tmp_path / "byob.toml"
+        config.write_text(
+            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
+        )
+        (tmp_path / "live.txt").write_text("".join(f"{k}\n" for k in sorted(live)))
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "byob_core",
+                "gc",
+                "--config",
+                str(config),
+                "--live",
+                str(tmp_path / "live.txt"),
+                "--scheduler",
+                dask_client,
+                "--shards",
+                "3",
+                "--progress",
+                "json",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
+        )
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert (data["executor"], data["shards"], data["deleted"]) == ("dask", 3, len(garbage))
+        assert [s["state"] for s in data["per_shard"]] == ["done"] * 3
+        lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+        assert lines and lines[-1]["phase"] == "done" and lines[-1]["deleted"] == len(garbage)
+        assert {"listed", "candidates", "deleted", "bytes", "rate", "eta_seconds"} <= set(lines[-1])
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+
+    def test_unreachable_scheduler_is_exit_2_and_nothing_deleted(self, tmp_path: Path) -> None:
+        make_store(tmp_path / "s", count=30)
+        config = tmp_path / "byob.toml"
+        config.write_text(
+            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
+        )
+        (tmp_path / "live.txt").write_text("runs/0/obj-0000.bin\n")
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "byob_core",
+                "gc",
+                "--config",
+                str(config),
+                "--live",
+                str(tmp_path / "live.txt"),
+                "--scheduler",
+                "tcp://127.0.0.1:9",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
+        )
+        assert result.returncode == 2, result.stderr
+        assert "Dask scheduler" in result.stderr and "Traceback" not in result.stderr
+        assert len(remaining(tmp_path / "s")) == 31
+
+
+def test_shard_journal_names() -> None:
+    base = Path("/j/gc.json")
+    assert Shard(index=2, count=16).journal(base).name == "gc.shard-00002-of-00016.json"
+    assert gc.WHOLE.journal(base) == base
