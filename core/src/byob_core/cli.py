@@ -90,7 +90,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {secrets.redact(message)}\n")
+        sys.stderr.write(f"{self.prog}: error: {secrets.redact_connection_strings(message)}\n")
         if _json_errors:
             _fail_json(message, f"see `{self.prog} --help`", EXIT_USAGE)
         raise SystemExit(EXIT_USAGE)
@@ -113,7 +113,16 @@ def _wants_json(argv: Sequence[str]) -> bool:
 def _fail_json(error: str, hint: str, code: int) -> None:
     """The one JSON object a script reads on failure: ``{"error", "hint", "exit"}``."""
     sys.stdout.write(
-        secrets.redact(json.dumps({"error": error, "hint": hint, "exit": code}, ensure_ascii=False))
+        secrets.redact(
+            json.dumps(
+                {
+                    "error": secrets.redact_connection_strings(error),
+                    "hint": secrets.redact_connection_strings(hint),
+                    "exit": code,
+                },
+                ensure_ascii=False,
+            )
+        )
         + "\n"
     )
 
@@ -766,4 +775,4 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(secrets.redact(message) + "\n")
+    sys.stderr.write(secrets.redact_connection_strings(message) + "\n")

@@ -15,8 +15,11 @@ class ByobError(Exception):
     def __init__(self, message: str, *, hint: str = "") -> None:
         # Messages are often built from input or from an SDK's text; a secret byob knows
         # must not reach str(), repr() or a traceback through them.
-        super().__init__(secrets.redact(message) if isinstance(message, str) else message)
-        self.hint = secrets.redact(hint) if isinstance(hint, str) else hint
+        # A connection string typed into the wrong place was never parsed, so its secret
+        # is not registered: blank anything shaped like one too.
+        clean = secrets.redact_connection_strings
+        super().__init__(clean(message) if isinstance(message, str) else message)
+        self.hint = clean(hint) if isinstance(hint, str) else hint
 
     def __str__(self) -> str:
         message = super().__str__()
@@ -35,7 +38,9 @@ class ConfigError(ByobError, ValueError):
     """The configuration is invalid. `problems` holds every problem as (key, message)."""
 
     def __init__(self, problems: Sequence[tuple[str, str]], *, source: str = "") -> None:
-        self.problems = [(key, secrets.redact(message)) for key, message in problems]
+        self.problems = [
+            (key, secrets.redact_connection_strings(message)) for key, message in problems
+        ]
         self.source = source
         where = f" in {source}" if source else ""
         lines = [f"{key}: {message}" if key else message for key, message in self.problems]

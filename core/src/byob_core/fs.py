@@ -115,7 +115,48 @@ class _CachedPerConfig(type(AsyncFileSystem)):  # type: ignore[misc]
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         config = args[0] if args else kwargs.get("config")
         kwargs["config_stamp"] = _config_stamp(config, kwargs.get("config_data"))
-        return super().__call__(*args, **kwargs)
+        fs = super().__call__(*args, **kwargs)
+        if not isinstance(fs.storage_options, _Options):
+            fs.storage_options = _Options(fs.storage_options)
+        return fs
+
+
+_SECRET_WORDS = ("secret", "password", "token", "account_key", "private_key", "sas", "signature")
+
+
+def _redacted(value: Any, name: str = "") -> Any:
+    """A copy of `value` fit to print: secret-named fields blanked, connection strings cut."""
+    from byob_core import secrets
+
+    if isinstance(value, Mapping):
+        return {k: _redacted(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted(v, name) for v in value)
+    if isinstance(value, str):
+        if value and any(word in name.lower() for word in _SECRET_WORDS):
+            return secrets.REDACTED
+        return secrets.redact_connection_strings(value)
+    return value
+
+
+class _Options(dict):  # type: ignore[type-arg]
+    """The storage options of a `ByobFileSystem`: the values it needs to rebuild itself
+    (pickling for workers), with a `repr`/`str` that never shows a secret. Nested
+    mappings (``config_data``) are `_Options` too, so printing any part is safe."""
+
+    def __init__(self, data: Mapping[str, Any] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(
+            (k, _Options(v) if isinstance(v, Mapping) and not isinstance(v, _Options) else v)
+            for k, v in dict(data).items()
+        )
+
+    def __repr__(self) -> str:
+        return repr(_redacted(dict(self)))
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Options, (dict(self),))
 
 
 # -- where a team's paths land ----------------------------------------------------------
@@ -1046,6 +1087,25 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
     def __repr__(self) -> str:
         source = self.byob.config.source
         return f"ByobFileSystem(config={str(source) if source else '(default)'!r})"
+
+    def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
+        """fsspec's JSON form; with ``include_password=False`` no secret is in it.
+
+        The configuration stamp (which keys the instance cache) is left out: it is
+        recomputed when the filesystem is rebuilt.
+        """
+        from fsspec.json import FilesystemJSONEncoder
+
+        encoder = FilesystemJSONEncoder()
+        options = {k: v for k, v in self.storage_options.items() if k != "config_stamp"}
+        cls = type(self)
+        data = {
+            "cls": f"{cls.__module__}:{cls.__name__}",
+            "protocol": PROTOCOL,
+            "args": encoder.make_serializable(self.storage_args),
+            **encoder.make_serializable(options),
+        }
+        return data if include_password else _redacted(data)
 
 
 _byob_path: type | None = None

@@ -86,3 +86,38 @@ def redact_signed_url(text: str) -> str:
     if not text or "=" not in text:
         return text
     return _URL_SECRETS.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+# -- secrets that were never registered: connection strings typed into the wrong place ------
+
+#: ``scheme://user:SECRET@...``: the user part (an access key id) is an identifier and stays.
+#: The user may hold '@' (a GCS service-account e-mail); the password runs to the last '@'.
+_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*:/{1,3}[^\s'\"/:]*:)([^\s'\"]+)(?=@)")
+#: ``?sig=...``, ``&X-Amz-Security-Token=...``, ``;AccountKey=...`` and other secret fields.
+_SECRET_FIELD = re.compile(
+    r"(?i)((?:^|(?<=[?&;\s'\"]))(?:sig|signature|x-amz-signature|x-goog-signature|"
+    r"x-amz-security-token|x-amz-credential-secret|secret|secret_?key|secret_?access_?key|"
+    r"session_?token|sas|sas_?token|account_?key|shared_?access_?signature|password|"
+    r"private_?key|client_?secret|hmac_?secret)=)([^&;\s'\"]+)"
+)
+
+
+def redact_connection_strings(text: str) -> str:
+    """`text` with the secret parts of anything shaped like a connection string blanked.
+
+    For error messages, where a secret may arrive that byob never parsed (a connection
+    string given to the wrong option): the password of ``scheme://user:password@host``
+    and the values of secret query or connection-string fields (``sig``, ``AccountKey``,
+    ``secret_key``, ...). Registered secrets are removed as by `redact`.
+
+    >>> redact_connection_strings("invalid choice: 's3://AKIA1:wJalr/XUt@host/b?sig=abc&x=1'")
+    "invalid choice: 's3://AKIA1:***@host/b?sig=***&x=1'"
+    """
+    if not text:
+        return text
+    text = redact(text)
+    if ":/" in text:  # a path may have folded "://" into ":/"
+        text = _USERINFO.sub(lambda m: m.group(1) + REDACTED, text)
+    if "=" in text:
+        text = _SECRET_FIELD.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
