@@ -147,7 +147,14 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    p = sub.add_parser("plugins", parents=[common], help="list plugins, their providers and hooks")
+    p = sub.add_parser(
+        "plugins",
+        parents=[common],
+        help="list plugins, their providers (schemes, family) and hooks",
+        description="List every plugin: loaded, FAILED (with the reason) or disabled. Exits 0 "
+        "even when a plugin failed; with --check, exits 1 when any did (for plugin CI).",
+    )
+    p.add_argument("--check", action="store_true", help="exit 1 when any plugin failed to load")
     p.set_defaults(run=cmd_plugins)
 
     p = sub.add_parser(
@@ -333,14 +340,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     from byob_core.plugins import PluginHost
 
     infos = PluginHost.load().infos()
+    failed = [i for i in infos if i.error]
+    for info in failed:
+        _fail(f"plugin {info.name!r} FAILED: {info.error}")
+    status = EXIT_FAILED if failed and args.check else EXIT_OK
     if args.json:
         out_json([i.to_dict() for i in infos])
-        return EXIT_OK
+        return status
     rows = [
         (
             i.name,
             i.version or "-",
             ",".join(i.providers) or "-",
+            ",".join(f"{p}:{'+'.join(i.schemes.get(p, ())) or '-'}" for p in i.providers) or "-",
+            ",".join(i.families.get(p, "?") for p in i.providers) or "-",
             "disabled"
             if i.disabled
             else (
@@ -351,8 +364,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         )
         for i in infos
     ]
-    out(table(rows, ("plugin", "version", "providers", "hooks")))
-    return EXIT_OK
+    out(table(rows, ("plugin", "version", "providers", "schemes", "family", "hooks")))
+    return status
 
 
 def cmd_parse(args: argparse.Namespace) -> int:

@@ -31,12 +31,12 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from byob_core import keys, secrets, uris
-from byob_core.errors import ConfigError, UnsafeKeyError, UriError
+from byob_core.errors import ByobError, ConfigError, UnsafeKeyError, UriError
 from byob_core.stores import (
     CREDENTIAL_FIELDS,
     PROVIDERS,
@@ -45,6 +45,9 @@ from byob_core.stores import (
     Credentials,
     Store,
 )
+
+if TYPE_CHECKING:
+    from byob_core.plugins import PluginHost
 
 DEPLOYMENTS = ("self-managed", "dedicated", "saas")
 CLOUDS = ("aws", "gcp", "azure")
@@ -278,8 +281,8 @@ def from_mapping(
     if cloud is not None and cloud not in CLOUDS:
         problems.append(("cloud", f"must be one of {', '.join(CLOUDS)}, not {cloud!r}"))
         cloud = None
-    if cloud is None and instance is not None and instance.provider in CLOUDS:
-        cloud = instance.provider
+    if cloud is None and instance is not None and family_of(instance.provider) in CLOUDS:
+        cloud = family_of(instance.provider)
     if deployment == "saas":
         cloud = "gcp"  # the multi-tenant SaaS runs on GCP (SPEC §1)
 
@@ -407,6 +410,17 @@ def _store(
             if not isinstance(value, Mapping):
                 problems.append((at(field), "must be a table ([<store>.options])"))
                 mistyped = True
+        elif field == "extras":
+            if not isinstance(value, Mapping) or not all(
+                isinstance(v, str | int | float | bool) for v in value.values()
+            ):
+                problems.append(
+                    (
+                        at(field),
+                        "must be a table of provider fields ([<store>.extras]) with plain values",
+                    )
+                )
+                mistyped = True
         elif field not in ("tls", "path_style") and not isinstance(value, str):
             problems.append(
                 (at(field), f"must be a string (in quotes), not {type(value).__name__}")
@@ -418,6 +432,7 @@ def _store(
         extra = set(raw) - {
             "store",
             "options",
+            "extras",
             *CREDENTIAL_FIELDS,
             "kms_key_arn",
             "tenant_id",
@@ -432,7 +447,7 @@ def _store(
                 )
             )
         try:
-            store = uris.parse(str(raw["store"]), environ=env)
+            store = uris.parse(str(raw["store"]), environ=env, complete=False)
         except UriError as exc:
             problems.append((at("store"), str(exc)))
             return None
@@ -444,14 +459,18 @@ def _store(
             changes["credentials"] = creds
         if "options" in raw:
             changes["options"] = dict(raw["options"])
-        return attrs.evolve(store, **changes) if changes else store
+        if "extras" in raw:
+            # Fields of the table win over the connection string's query parameters.
+            changes["extras"] = {**store.extras, **_extras(raw["extras"])}
+        # Completed once, with everything the table adds.
+        return _complete(attrs.evolve(store, **changes) if changes else store, key, problems)
 
     before = len(problems)
     for field in raw:
         if (
             field not in STORE_FIELDS
             and field not in CREDENTIAL_FIELDS
-            and field not in ("options", "location")
+            and field not in ("options", "location", "extras")
         ):
             problems.append(
                 (
@@ -517,7 +536,7 @@ def _store(
     if path_style is None:
         path_style = provider == "minio"
     try:
-        return Store(
+        store = Store(
             scheme=str(raw.get("scheme", "")),
             provider=provider,
             bucket=str(raw.get("container") or bucket) if provider == "azure" else bucket,
@@ -534,10 +553,58 @@ def _store(
             client_id=raw.get("client_id"),
             credentials=_credentials(raw),
             options=dict(raw.get("options", {})),
+            extras=_extras(raw.get("extras", {})),
         )
     except (ValueError, TypeError) as exc:
         problems.append((key, secrets.redact(str(exc))))
         return None
+    return _complete(store, key, problems)
+
+
+def _extras(raw: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        str(k): ("true" if v is True else "false" if v is False else str(v)) for k, v in raw.items()
+    }
+
+
+def _host_for(provider: str) -> PluginHost:
+    """The core alone for the providers it knows by name (no plugin is imported for them),
+    else the installed plugins."""
+    from byob_core.plugins import PluginHost
+
+    return PluginHost.shared(entry_points=provider not in PROVIDERS)
+
+
+def _complete(store: Store, key: str, problems: list[tuple[str, str]]) -> Store | None:
+    """The store completed once by its provider's `byob_complete_store`."""
+    try:
+        return _host_for(store.provider).complete_store(store)
+    except ConfigError as exc:
+        problems.extend((f"{key}.{k}" if key and k else key or k, m) for k, m in exc.problems)
+    except (ByobError, ValueError, TypeError) as exc:
+        problems.append((key, secrets.redact(str(exc))))
+    return None
+
+
+#: The deployment-matrix family of each provider the core knows by name (their plugins'
+#: `ProviderSpec.family` says the same; a test holds them to it).
+BUILTIN_FAMILIES: Mapping[str, str] = {
+    "aws": "aws",
+    "gcp": "gcp",
+    "azure": "azure",
+    "minio": "s3-compatible",
+    "coreweave": "s3-compatible",
+    "file": "other",
+}
+
+
+def family_of(provider: str) -> str | None:
+    """The family of `provider` (``aws``, ``gcp``, ``azure``, ``s3-compatible``, ``other``),
+    from its plugin's `ProviderSpec`; None when no installed plugin provides it."""
+    if provider in BUILTIN_FAMILIES:
+        return BUILTIN_FAMILIES[provider]
+    spec = _host_for(provider).providers().get(provider)
+    return spec.family if spec is not None else None
 
 
 def _credentials(raw: Mapping[str, Any]) -> Credentials:
@@ -545,12 +612,13 @@ def _credentials(raw: Mapping[str, Any]) -> Credentials:
 
 
 def _needs_allow_list(store: Store, deployment: str, cloud: str | None) -> bool:
-    if store.provider in ("minio", "coreweave"):
+    family = family_of(store.provider)
+    if family == "s3-compatible":
         return True
-    if store.provider in CLOUDS:
+    if family in CLOUDS:
         if deployment == "saas":
             return False  # SaaS connects team buckets by role, not by listed access keys
-        return store.provider != cloud
+        return family != cloud
     return False
 
 
@@ -583,7 +651,7 @@ def _check_allow_list(
             region=store.region or entry.region,
             service_account=store.service_account or entry.service_account,
         )
-    kind = "an S3-compatible" if store.provider in ("minio", "coreweave") else "a cross-cloud"
+    kind = "an S3-compatible" if family_of(store.provider) == "s3-compatible" else "a cross-cloud"
     problems.append(
         (
             key,
@@ -592,6 +660,19 @@ def _check_allow_list(
         )
     )
     return store
+
+
+def _family_problem(store: Store, key: str, problems: list[tuple[str, str]]) -> str | None:
+    family = family_of(store.provider)
+    if family is None:
+        problems.append(
+            (
+                key,
+                f"no installed plugin provides {store.provider!r} stores, so the deployment "
+                f"matrix cannot place it; install the plugin (for example byob-{store.provider})",
+            )
+        )
+    return family
 
 
 def _check_deployment_instance(
@@ -605,12 +686,15 @@ def _check_deployment_instance(
                 "SaaS row: instance store not applicable); remove [instance]",
             )
         )
-    elif deployment == "dedicated" and store.provider not in CLOUDS:
+        return
+    family = _family_problem(store, "instance", problems)
+    if deployment == "dedicated" and family is not None and family not in CLOUDS:
         problems.append(
             (
                 "instance",
                 f"deployment 'dedicated' keeps its instance store on AWS, GCP or "
-                f"Azure (availability matrix, dedicated row), not {store.provider!r}",
+                f"Azure (availability matrix, dedicated row), not {store.provider!r} "
+                f"(family {family})",
             )
         )
 
@@ -618,8 +702,11 @@ def _check_deployment_instance(
 def _check_deployment_team(
     store: Store, key: str, deployment: str, problems: list[tuple[str, str]]
 ) -> None:
+    family = _family_problem(store, key, problems)
+    if family is None:
+        return
     if deployment == "saas":
-        if store.provider == "azure":
+        if family == "azure":
             problems.append(
                 (
                     key,
@@ -627,23 +714,23 @@ def _check_deployment_team(
                     "SaaS row: Azure storage is fully managed by the platform)",
                 )
             )
-        elif store.provider in ("minio", "coreweave"):
+        elif family == "s3-compatible":
             problems.append(
                 (
                     key,
-                    "deployment 'saas' cannot use S3-compatible team stores (availability "
-                    "matrix, SaaS row: no S3-compatible stores)",
+                    f"deployment 'saas' cannot use S3-compatible team stores such as "
+                    f"{store.provider!r} (availability matrix, SaaS row: no S3-compatible stores)",
                 )
             )
-        elif store.provider not in ("aws", "gcp"):
+        elif family not in ("aws", "gcp"):
             problems.append(
                 (
                     key,
                     f"deployment 'saas' offers team stores on AWS and GCP only "
-                    f"(availability matrix, SaaS row), not {store.provider!r}",
+                    f"(availability matrix, SaaS row), not {store.provider!r} (family {family})",
                 )
             )
-        elif store.provider == "aws" and store.credentials:
+        elif family == "aws" and store.credentials:
             problems.append(
                 (
                     key,
@@ -652,11 +739,12 @@ def _check_deployment_team(
                     "platform role in the bucket policy",
                 )
             )
-    elif deployment == "dedicated" and store.provider == "file":
+    elif deployment == "dedicated" and family == "other":
         problems.append(
             (
                 key,
-                "deployment 'dedicated' cannot use a local 'file' team store "
-                "(availability matrix, dedicated row)",
+                f"deployment 'dedicated' cannot use a {store.provider!r} team store (family "
+                "other: availability matrix, dedicated row: team stores are AWS, GCP or Azure "
+                "buckets, or S3-compatible stores)",
             )
         )

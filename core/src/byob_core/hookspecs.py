@@ -7,6 +7,10 @@ an implementation never needs to ask whether a store is its own. Every key a plu
 receives is a full object key: the core has already resolved the scope, applied the
 store's sub-path and refused any key that would escape it.
 
+Three hooks are about stores rather than verbs: `byob_parse_uri` and `byob_format_uri`
+(connection strings; the core's own parsers for ``s3``, ``az``, ``gs``, ``cw`` and
+``file`` are implementations of them too) and `byob_complete_store`.
+
 Call hooks with keyword arguments only; a hook may gain arguments in later versions,
 never lose them (an implementation may accept any subset of the arguments).
 """
@@ -14,7 +18,7 @@ never lose them (an implementation may accept any subset of the arguments).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -45,6 +49,46 @@ def byob_providers() -> Sequence[ProviderSpec]:
 
 
 @hookspec(firstresult=True)
+def byob_parse_uri(uri: str, scheme: str, environ: Mapping[str, str]) -> Store | None:
+    """Parse a connection string of a scheme this plugin declared; None if it is not yours.
+
+    uri: the whole connection string (it may carry a secret: never put it in a message).
+    scheme: its scheme, lower-cased (``r2`` for ``r2://...``).
+    environ: the environment to read defaults from (``AWS_REGION``...).
+
+    Called on the plugin whose `ProviderSpec.schemes` name the scheme. Without this hook
+    a declared scheme parses with the generic form
+    ``<scheme>://[<id>:<secret>@]<host>[:port]/<bucket>[/<sub-path>][?k=v&...]``: the host
+    becomes ``endpoint``, the user info ``access_key`` and ``secret_key``, ``region``,
+    ``tls``, ``forcePathStyle`` and ``subpath`` their fields, and any other parameter an
+    entry of ``store.extras``. Raise `UriError` naming the faulty part for bad input.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_format_uri(store: Store, redact: bool) -> str | None:
+    """Format `store` back as a connection string that `byob_parse_uri` reads (routed).
+
+    redact: write every secret (and every secret extra) as ``***``.
+
+    Without this hook the core writes the generic form.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_complete_store(store: Store) -> Store:
+    """Complete a store once, after it is parsed or loaded from configuration (routed).
+
+    store: the store as written (connection string or TOML table), with its `extras`.
+
+    Return the store with what the provider derives filled in (an endpoint from an
+    account id, a region, path style), typically with ``attrs.evolve``. Every other
+    hook then receives the completed store, so no hook has to rewrite it. Raise
+    `ConfigError` for a store the provider cannot use (a missing extra, say).
+    """
+
+
+@hookspec(firstresult=True)
 def byob_filesystem(store: Store) -> AbstractFileSystem:
     """Return the fsspec filesystem that reaches `store` (routed to the owner).
 
@@ -52,8 +96,14 @@ def byob_filesystem(store: Store) -> AbstractFileSystem:
 
     Paths on the returned filesystem are ``store.fs_path(full_key)``
     (``<bucket>/<full key>``). The core caches the result per store, and uses it for
-    the probe, the marker, listings without `byob_list`, and the ``byob://`` protocol.
-    Import the cloud SDK or fsspec backend inside this function, not at module level.
+    the probe, the marker, listings and deletes without `byob_list` and
+    `byob_garbage_collect`, and the ``byob://`` protocol. Import the cloud SDK or fsspec
+    backend inside this function, not at module level.
+
+    The core expects object-store behaviour: a write creates whatever parent folders
+    the key needs, and ``ls(path, detail=False)`` returns full paths. A provider whose
+    filesystem is hierarchical (FTP, SFTP) declares ``ProviderSpec(hierarchical=True)``
+    and the core creates parent folders before each write and normalises ``ls``.
     """
 
 
@@ -130,6 +180,9 @@ def byob_multipart(store: Store) -> Multipart:
 def byob_list(store: Store, request: ListRequest) -> Iterable[Entry]:
     """List objects, noncurrent versions or multipart uploads under a prefix (routed).
 
+    Optional: without it the core lists objects by walking the provider's filesystem
+    (sorted, folder by folder, so it streams), and finds no versions and no uploads.
+
     store: the store to list.
     request: ``request.kind`` says what to list, ``request.prefix`` the full key prefix,
         ``request.start_after`` where to resume (exclusive).
@@ -155,4 +208,7 @@ def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
 
     Delete exactly the named entries (never by prefix) in as few calls as the provider
     allows, and report per-key errors rather than raising for them.
+
+    Optional: without it the core deletes the named objects through the provider's
+    filesystem (``rm`` of the batch's paths), reporting each key that fails.
     """

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import pluggy
 import structlog
 
 from byob_core import hookspecs
-from byob_core.errors import PluginError, ProviderNotFoundError, UnsupportedError
+from byob_core.errors import PluginError, ProviderNotFoundError, UnsupportedError, UriError
 from byob_core.provider import ProviderSpec
 
 if TYPE_CHECKING:
@@ -31,9 +32,13 @@ if TYPE_CHECKING:
     from byob_core.stores import Store
 
 log = structlog.get_logger("byob.plugins")
+_shared: dict[tuple[Any, ...], PluginHost] = {}
+_shared_lock = threading.Lock()
 
 GROUP = "byob"
 BUILTIN = "file"
+#: The name under which the core registers its own hook implementations (connection strings).
+CORE = "byob-core"
 _ROUTED = (
     "byob_filesystem",
     "byob_provision",
@@ -56,6 +61,10 @@ class PluginInfo:
     hooks: Sequence[str] = ()
     error: str | None = None
     disabled: bool = False
+    #: Connection-string schemes of each provider, by provider name.
+    schemes: Mapping[str, Sequence[str]] = attrs.field(factory=dict)
+    #: The deployment-matrix family of each provider, by provider name.
+    families: Mapping[str, str] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +72,15 @@ class PluginInfo:
             "version": self.version,
             "module": self.module,
             "providers": list(self.providers),
+            "schemes": sorted({s for p in self.providers for s in self.schemes.get(p, ())}),
+            "provider_details": [
+                {
+                    "name": p,
+                    "schemes": list(self.schemes.get(p, ())),
+                    "family": self.families.get(p),
+                }
+                for p in self.providers
+            ],
             "hooks": list(self.hooks),
             "error": self.error,
             "disabled": self.disabled,
@@ -128,6 +146,11 @@ class PluginHost:
                 candidates.append((ep.name, _loader(ep)))
         for name, obj in (extra or {}).items():
             candidates.append((name, lambda obj=obj: obj))
+        from byob_core import uris
+
+        # The core's own connection-string parsers: implementations of the same hooks a
+        # plugin implements for its schemes (not listed by `plugins`: they are the core).
+        host.pm.register(uris, name=CORE)
         for name, loader in candidates:
             host._load_one(name, loader)
         host._check_pending()
@@ -135,24 +158,27 @@ class PluginHost:
         return host
 
     def _check_pending(self) -> None:
-        """Fail loudly on a misspelt hook (``byob_sing``), as a `PluginError` naming the plugin."""
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            name = self.pm.get_name(exc.plugin) or "?"
-            hooks = sorted(
-                attr
-                for attr in dir(exc.plugin)
-                if attr.startswith("byob_")
-                and getattr(self.pm.hook, attr, None) is not None
-                and not getattr(self.pm.hook, attr).has_spec()
+        """A plugin with a misspelt hook (``byob_provison``) fails alone, like one that fails
+        at import: unregistered, reported by name (`infos`, and a warning on stderr)."""
+        for name, plugin in list(self.pm.list_name_plugin()):
+            if plugin is None or name == CORE:
+                continue
+            unknown = sorted(
+                caller.name
+                for caller in self.pm.get_hookcallers(plugin) or ()
+                if not caller.has_spec()
+                and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls())
             )
-            raise PluginError(
-                f"plugin {name!r} implements {', '.join(map(repr, hooks)) or 'a hook'}, "
-                "which is no byob hook",
-                hint="check the spelling against byob_core.hookspecs, or skip the plugin with "
-                f"BYOB_DISABLE_PLUGINS={name}",
-            ) from exc
+            if not unknown:
+                continue
+            message = (
+                f"PluginError: implements {', '.join(map(repr, unknown))}, which is no byob hook "
+                f"(check the spelling against byob_core.hookspecs, or skip the plugin with "
+                f"BYOB_DISABLE_PLUGINS={name})"
+            )
+            log.warning("plugin_load_failed", plugin=name, error=message)
+            self.pm.unregister(plugin)
+            self._infos[name] = attrs.evolve(self._infos[name], error=message)
 
     def _load_one(self, name: str, loader: Any) -> None:
         version = getattr(loader, "version", None)
@@ -204,7 +230,34 @@ class PluginHost:
                 continue
             hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
             owned = sorted(p for p, owner in self._owners.items() if owner == name)
-            self._infos[name] = attrs.evolve(info, providers=owned, hooks=hooks)
+            self._infos[name] = attrs.evolve(
+                info,
+                providers=owned,
+                hooks=hooks,
+                schemes={p: list(self._specs[p].schemes) for p in owned},
+                families={p: self._specs[p].family for p in owned},
+            )
+
+    @classmethod
+    def shared(cls, *, entry_points: bool = True) -> PluginHost:
+        """One host per process for the installed plugins (reloaded when they change).
+
+        What the configuration and connection-string parsing use to reach a plugin's
+        schemes, families and `byob_complete_store`. ``entry_points=False`` gives the
+        core alone (the built-in schemes and the file provider): no plugin is imported.
+        """
+        if entry_points:
+            found = tuple(sorted((ep.name, ep.value) for ep in metadata.entry_points(group=GROUP)))
+        else:
+            found = ()
+        key = (entry_points, found, disabled_from_env())
+        with _shared_lock:
+            host = _shared.get(key)
+            if host is None:
+                host = cls.load(entry_points=entry_points)
+                _shared.clear() if len(_shared) > 8 else None
+                _shared[key] = host
+            return host
 
     # -- introspection -------------------------------------------------------------------
     def infos(self) -> list[PluginInfo]:
@@ -253,13 +306,107 @@ class PluginHost:
         return any(i.plugin is plugin for i in getattr(self.pm.hook, hook).get_hookimpls())
 
     def filesystem(self, store: Store) -> AbstractFileSystem:
-        """The provider's fsspec filesystem for `store`, built once per store."""
+        """The provider's fsspec filesystem for `store`, built once per store.
+
+        A hierarchical provider's (``ProviderSpec.hierarchical``) is wrapped so that it
+        behaves as the core expects of an object store (`byob_core.fallbacks`).
+        """
         cache_key = (store, store.credentials.secret_values, store.credentials.access_key)
         fs = self._fs_cache.get(cache_key)
         if fs is None:
             fs = self._route("byob_filesystem", store)
+            if self.spec(store.provider).hierarchical:
+                from byob_core.fallbacks import object_store_view
+
+                fs = object_store_view(fs)
             self._fs_cache[cache_key] = fs
         return fs
+
+    # -- stores and connection strings --------------------------------------------------
+    def schemes(self) -> dict[str, list[str]]:
+        """Every connection-string scheme: the built-in ones and those providers declare,
+        each with the providers that declare it."""
+        from byob_core import uris
+
+        found: dict[str, list[str]] = {scheme: [] for scheme in uris.SCHEMES}
+        for name, spec in sorted(self._specs.items()):
+            for scheme in spec.schemes:
+                found.setdefault(scheme, []).append(name)
+        return found
+
+    def parse_uri(self, uri: str, *, environ: Mapping[str, str], complete: bool = True) -> Store:
+        """Parse a connection string through `byob_parse_uri`: the plugins that declare its
+        scheme first, then the core's built-in parsers, then the generic form."""
+        from byob_core import uris
+
+        scheme = uris.scheme_of(uri)
+        declaring = [name for name, spec in self._specs.items() if scheme in spec.schemes]
+        owners = {self.pm.get_plugin(self._owners[name]) for name in declaring}
+        impls = self.pm.hook.byob_parse_uri.get_hookimpls()
+        ordered = [i for i in impls if i.plugin in owners and self.pm.get_name(i.plugin) != CORE]
+        ordered += [i for i in impls if self.pm.get_name(i.plugin) == CORE]
+        kwargs = {"uri": uri, "scheme": scheme, "environ": environ}
+        store: Store | None = None
+        for impl in ordered:
+            store = cast("Store | None", impl.function(**{k: kwargs[k] for k in impl.argnames}))
+            if store is not None:
+                break
+        if store is None:
+            if not declaring:
+                known = ", ".join(f"{s}://" for s in self.schemes())
+                raise UriError(
+                    f"unknown connection-string scheme {scheme!r}",
+                    hint=f"use one of {known}, or install the plugin that provides {scheme}://",
+                )
+            if len(declaring) > 1:
+                raise UriError(
+                    f"scheme {scheme}:// is declared by several providers ({', '.join(sorted(declaring))}) "
+                    "and none of their plugins parses it",
+                    hint="disable one of the plugins with BYOB_DISABLE_PLUGINS",
+                )
+            spec = self._specs[declaring[0]]
+            store = uris.parse_generic(
+                uri, provider=spec.name, secret_extras=spec.secret_extras, environ=environ
+            )
+        return self.complete_store(store) if complete else store
+
+    def format_uri(self, store: Store, *, redact: bool = False) -> str:
+        """Format `store` through the owner's `byob_format_uri`, the core's, or the generic form."""
+        from byob_core import uris
+
+        impls = self.pm.hook.byob_format_uri.get_hookimpls()
+        owner = (
+            self.pm.get_plugin(self._owners[store.provider])
+            if store.provider in self._owners
+            else None
+        )
+        ordered = [i for i in impls if owner is not None and i.plugin is owner]
+        ordered += [i for i in impls if self.pm.get_name(i.plugin) == CORE]
+        kwargs = {"store": store, "redact": redact}
+        for impl in ordered:
+            text = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            if text is not None:
+                return str(text)
+        return uris.format_generic(store, redact=redact)
+
+    def complete_store(self, store: Store) -> Store:
+        """`store` with its provider's secret extras marked and `byob_complete_store` applied.
+
+        A store of a provider no loaded plugin owns is returned as it is (using it later
+        says which plugin is missing).
+        """
+        spec = self._specs.get(store.provider)
+        if spec is None:
+            return store
+        if spec.secret_extras and tuple(store.secret_extras) != tuple(spec.secret_extras):
+            store = attrs.evolve(store, secret_extras=spec.secret_extras)
+        if self.implements("byob_complete_store", store.provider):
+            completed = self._route("byob_complete_store", store)
+            if completed is not None:
+                store = completed
+            if spec.secret_extras and tuple(store.secret_extras) != tuple(spec.secret_extras):
+                store = attrs.evolve(store, secret_extras=spec.secret_extras)
+        return store
 
     def provision(self, store: Store, context: ProvisionContext) -> Plan:
         result: Plan = self._route("byob_provision", store, context=context)
@@ -318,10 +465,20 @@ class PluginHost:
         return result
 
     def list(self, store: Store, request: ListRequest) -> Iterable[Entry]:
+        """The owner's `byob_list`, else a sorted, streamed walk of its filesystem."""
+        if not self.implements("byob_list", store.provider):
+            from byob_core.fallbacks import list_entries
+
+            return list_entries(self.filesystem(store), store, request)
         result: Iterable[Entry] = self._route("byob_list", store, request=request)
         return result
 
     def garbage_collect(self, store: Store, batch: DeleteBatch) -> DeleteResult:
+        """The owner's `byob_garbage_collect`, else deletes of the named keys on its filesystem."""
+        if not self.implements("byob_garbage_collect", store.provider):
+            from byob_core.fallbacks import delete_entries
+
+            return delete_entries(self.filesystem(store), store, batch)
         result: DeleteResult = self._route("byob_garbage_collect", store, batch=batch)
         return result
 

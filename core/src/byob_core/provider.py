@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -14,13 +14,46 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 
+#: The families a provider belongs to, as the deployment matrix sees them.
+FAMILIES = ("aws", "gcp", "azure", "s3-compatible", "other")
+#: The native clouds among them.
+CLOUD_FAMILIES = ("aws", "gcp", "azure")
+
+
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _family(value: str) -> str:
+    if value not in FAMILIES:
+        raise ValueError(f"ProviderSpec.family must be one of {', '.join(FAMILIES)}, not {value!r}")
+    return value
+
+
 @attrs.frozen(kw_only=True)
 class ProviderSpec:
-    """A provider a plugin owns: its name, its connection-string schemes and its abilities."""
+    """A provider a plugin owns: its name, its connection-string schemes and its abilities.
+
+    >>> ProviderSpec(name="r2", schemes=("r2",), family="s3-compatible").family
+    's3-compatible'
+    """
 
     name: str
-    schemes: Sequence[str] = ()
+    #: Connection-string schemes this provider parses (``r2`` for ``r2://...``). A scheme
+    #: no built-in parser knows is parsed with the generic form, or by the plugin's own
+    #: `byob_parse_uri`.
+    schemes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     description: str = ""
+    #: Where the deployment matrix puts the provider: a native cloud (``aws``, ``gcp``,
+    #: ``azure``), ``s3-compatible`` (MinIO, Ceph, R2, B2, ...) or ``other`` (a local
+    #: directory, FTP, ...).
+    family: str = attrs.field(default="other", converter=_family)
+    #: Names of `Store.extras` that hold secrets: redacted everywhere like credentials.
+    secret_extras: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: The filesystem is hierarchical (FTP, SFTP, a local disk): folders exist on their
+    #: own, a write needs its parent folder, listings may name entries relative to the
+    #: folder. The core then creates parent folders before it writes and normalises `ls`.
+    hierarchical: bool = False
     #: False when the provider cannot pre-sign URLs (the file provider).
     can_sign: bool = True
     #: Longest lifetime of a signed URL (S3 SigV4: 7 days); None for no provider limit.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -94,12 +94,36 @@ def _subpath(value: object) -> str:
     return "" if value is None else str(value).strip("/")
 
 
+class Extras(dict[str, str]):
+    """Provider-specific store fields (`Store.extras`): a read-only, hashable mapping."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+    def _readonly(self, *_: Any, **__: Any) -> None:
+        raise TypeError("Store.extras is read-only; use attrs.evolve(store, extras=...)")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _extras(value: Mapping[str, Any] | None) -> Extras:
+    return (
+        value
+        if isinstance(value, Extras)
+        else Extras({str(k): str(v) for k, v in (value or {}).items()})
+    )
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Store:
     """A bucket and sub-path at one provider: the unit every verb works on.
 
     >>> s = Store(provider="aws", bucket="acme-ml", subpath="wandb/", region="us-west-2")
-    >>> s.subpath, s.native_url("runs/a.bin")
+    >>> s.subpath, s.native_url("wandb/runs/a.bin")  # native_url takes a full key
     ('wandb', 's3://acme-ml/wandb/runs/a.bin')
     """
 
@@ -121,6 +145,12 @@ class Store:
     credentials: Credentials = attrs.field(default=NO_CREDENTIALS, eq=False)
     #: Provider-specific settings from configuration (lifecycle days, encryption, ...).
     options: Mapping[str, Any] = attrs.field(factory=dict, eq=False)
+    #: Provider-specific fields of the store itself (an R2 account id, an FTP mode), from
+    #: an ``extras`` table or a plugin scheme's query parameters. Those the provider names
+    #: in ``ProviderSpec.secret_extras`` are secrets: registered for redaction, never shown.
+    extras: Mapping[str, str] = attrs.field(factory=Extras, converter=_extras)
+    #: The names among `extras` that are secrets (set by the core from the provider's spec).
+    secret_extras: tuple[str, ...] = attrs.field(default=(), converter=_names, eq=False)
 
     @provider.validator
     def _check_provider(self, _: attrs.Attribute[str], value: str) -> None:
@@ -133,6 +163,7 @@ class Store:
             raise ValueError("a store needs a bucket (or Azure container, or file directory)")
 
     def __attrs_post_init__(self) -> None:
+        secrets.register(self.extras.get(name) for name in self.secret_extras)
         if not self.scheme:
             object.__setattr__(self, "scheme", default_scheme(self.provider))
         if self.provider == "azure":
@@ -148,6 +179,8 @@ class Store:
             value = getattr(self, name)
             if value:
                 fields.append(f"{name}={value!r}")
+        if self.extras:
+            fields.append(f"extras={self.shown_extras()!r}")
         if self.credentials:
             fields.append("credentials=***")
         return f"Store({', '.join(fields)})"
@@ -169,9 +202,14 @@ class Store:
     def to_dict(self) -> dict[str, Any]:
         """The store under its public field names, plus `has_credentials`; no secrets."""
         data: dict[str, Any] = {name: getattr(self, name) for name in STORE_FIELDS}
+        data["extras"] = self.shown_extras()
         data["has_credentials"] = bool(self.credentials)
         data["credential_fields"] = list(self.credentials.set_fields())
         return data
+
+    def shown_extras(self) -> dict[str, str]:
+        """`extras` with the secret ones written as ``***``."""
+        return {k: "***" if k in self.secret_extras else v for k, v in sorted(self.extras.items())}
 
     # -- addressing ---------------------------------------------------------------------
     @property

@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from byob_core import secrets
+from byob_core import hookimpl, secrets
 from byob_core.errors import UnsafeKeyError, UriError
 from byob_core.keys import check_subpath
 from byob_core.stores import Credentials, Store
 
+if TYPE_CHECKING:
+    from byob_core.plugins import PluginHost
+
+#: The schemes the core parses itself (its `byob_parse_uri`); plugins declare more.
 SCHEMES = ("s3", "az", "gs", "cw", "file")
+#: The providers whose stores the core formats itself (its `byob_format_uri`).
+BUILTIN_PROVIDERS = ("aws", "minio", "coreweave", "gcp", "azure", "file")
 
 _AWS_HOST = re.compile(
     r"^(?:[a-z0-9.-]+\.)?s3(?:[.-](?:dualstack\.)?(?P<region>[a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d))?"
@@ -143,16 +150,55 @@ def _subpath_of(segments: list[str], scheme: str, *, decoded: bool = False) -> s
         raise UriError(f"bad sub-path in the {scheme}:// connection string: {exc}") from None
 
 
-def parse(uri: str, *, environ: Mapping[str, str] | None = None) -> Store:
-    """Parse a connection string into a `Store`.
+def scheme_of(uri: str) -> str:
+    """The lower-cased scheme of a connection string (`UriError` when it has none)."""
+    return _split(uri)[0]
+
+
+def parse(
+    uri: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    host: PluginHost | None = None,
+    complete: bool = True,
+) -> Store:
+    """Parse a connection string into a `Store`, through the `byob_parse_uri` hook.
 
     `environ` supplies ``AWS_REGION`` for the region rule of S3-compatible stores
-    (defaults to the process environment).
+    (defaults to the process environment). `host` (default: the installed plugins, or
+    the core alone for the built-in schemes, so that ``parse s3://...`` imports no
+    plugin) decides which schemes exist. The store is completed by its provider's
+    `byob_complete_store` unless `complete` is False (the configuration completes a store
+    once, after it has added the table's fields).
 
     >>> parse("s3://AKIA:c2Vj%2Fcm%2Bt@minio.local:9000/ml/wandb?region=us-east-1?tls=true").endpoint
     'minio.local:9000'
     """
+    from byob_core.plugins import PluginHost
+
     environ = os.environ if environ is None else environ
+    if host is None:
+        host = PluginHost.shared(entry_points=scheme_of(uri) not in SCHEMES)
+    return host.parse_uri(uri, environ=environ, complete=complete)
+
+
+@hookimpl(trylast=True)
+def byob_parse_uri(uri: str, scheme: str, environ: Mapping[str, str]) -> Store | None:
+    """The core's parsers: the built-in schemes (`SCHEMES`); None for any other."""
+    if scheme not in SCHEMES:
+        return None
+    return _parse_builtin(uri, environ)
+
+
+@hookimpl(trylast=True)
+def byob_format_uri(store: Store, redact: bool) -> str | None:
+    """The core's formatter for the built-in providers; None for any other."""
+    if store.provider not in BUILTIN_PROVIDERS:
+        return None
+    return _format_builtin(store, redact=redact)
+
+
+def _parse_builtin(uri: str, environ: Mapping[str, str]) -> Store:
     scheme, raw_user, rest, query = _split(uri)
     try:
         user, secret = _userinfo(raw_user, scheme)
@@ -361,12 +407,20 @@ def _endpoint_query(store: Store) -> str:
     return "" if store.tls else "?tls=false"
 
 
-def format(store: Store, *, redact: bool = False) -> str:
+def format(store: Store, *, redact: bool = False, host: PluginHost | None = None) -> str:
     """Format `store` as a connection string; `parse(format(s))` gives back an equal store.
 
-    With ``redact=True`` secrets are written as ``***`` (for display).
+    With ``redact=True`` secrets are written as ``***`` (for display). A plugin
+    provider's store is formatted by its `byob_format_uri`, else in the generic form.
     """
+    from byob_core.plugins import PluginHost
 
+    if host is None:
+        host = PluginHost.shared(entry_points=store.provider not in BUILTIN_PROVIDERS)
+    return host.format_uri(store, redact=redact)
+
+
+def _format_builtin(store: Store, *, redact: bool = False) -> str:
     def secret(value: str | None) -> str:
         return "***" if redact and value else _q(value or "")
 
@@ -420,3 +474,104 @@ def format(store: Store, *, redact: bool = False) -> str:
             return f"{store.scheme}://{store.bucket}{sub}?" + "&".join(params)
         return f"{store.scheme}://{user}{host}/{store.bucket}{sub}?" + "&".join(params)
     raise UriError(f"cannot format a store of provider {store.provider!r} as a connection string")
+
+
+# -- the generic form of a plugin's scheme ---------------------------------------------------
+_GENERIC_FIELDS = {
+    "region": "region",
+    "tls": "tls",
+    "forcepathstyle": "path_style",
+    "path_style": "path_style",
+    "pathstyle": "path_style",
+    "subpath": "subpath",
+}
+
+
+def parse_generic(
+    uri: str,
+    *,
+    provider: str,
+    secret_extras: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Store:
+    """Parse ``<scheme>://[<id>:<secret>@]<host>[:port]/<bucket>[/<sub-path>][?k=v&...]``.
+
+    The host becomes `Store.endpoint`, the user info the access key and secret key;
+    ``region``, ``tls`` (default true), ``forcePathStyle`` and ``subpath`` set their
+    fields, and every other parameter becomes an entry of `Store.extras` (those named in
+    `secret_extras` are secrets).
+
+    >>> s = parse_generic("r2://id:c2VjcmV0@acct.r2.example/ml/wandb?jurisdiction=eu", provider="r2")
+    >>> s.endpoint, s.bucket, s.subpath, dict(s.extras)
+    ('acct.r2.example', 'ml', 'wandb', {'jurisdiction': 'eu'})
+    """
+    scheme, raw_user, rest, query = _split(uri)
+    try:
+        user, secret = _userinfo(raw_user, scheme)
+        if secret:
+            secrets.register([secret])
+        fields: dict[str, str] = {}
+        extras: dict[str, str] = {}
+        for item in re.split(r"[?&]", query):
+            if not item:
+                continue
+            name, sep, value = item.partition("=")
+            if not name or not sep or not value:
+                raise UriError(
+                    f"query parameter {name or item!r} has no value", hint=f"write {name}=<value>"
+                )
+            field = _GENERIC_FIELDS.get(name.lower())
+            if field is not None:
+                fields[field] = unquote(value)
+            else:
+                extras[name] = unquote(value)
+        secrets.register(extras.get(name) for name in secret_extras)
+        host, segments = _host_and_path(rest, scheme, "host")
+        if not segments or not segments[0]:
+            raise UriError(
+                f"the {scheme}:// connection string names no bucket after the host {host!r}",
+                hint=f"write {scheme}://[<id>:<secret>@]{host}/<bucket>[/<sub-path>]",
+            )
+        subpath = _subpath_of(segments[1:], scheme)
+        if "subpath" in fields:
+            subpath = _subpath_of([fields["subpath"]], scheme, decoded=True)
+        return Store(
+            scheme=scheme,
+            provider=provider,
+            bucket=unquote(segments[0]),
+            subpath=subpath,
+            region=fields.get("region"),
+            endpoint=host,
+            tls=_bool(fields, "tls", True),
+            path_style=_bool(fields, "path_style", False),
+            credentials=Credentials(access_key=user or None, secret_key=secret or None),
+            extras=extras,
+            secret_extras=tuple(secret_extras),
+        )
+    except UriError as exc:
+        raise UriError(secrets.redact(str(exc.args[0])), hint=exc.hint) from None
+    except ValueError as exc:
+        raise UriError(secrets.redact(str(exc))) from None
+
+
+def format_generic(store: Store, *, redact: bool = False) -> str:
+    """The generic form of `store`; `parse_generic` reads it back into an equal store."""
+    creds = store.credentials
+
+    def secret(value: str | None) -> str:
+        return "***" if redact and value else _q(value or "")
+
+    user = ""
+    if creds.access_key or creds.secret_key:
+        user = f"{_q(creds.access_key or '')}:{secret(creds.secret_key)}@"
+    sub = "/" + quote(store.subpath, safe="/") if store.subpath else ""
+    params = [f"region={_q(store.region)}"] if store.region else []
+    if not store.tls:
+        params.append("tls=false")
+    if store.path_style:
+        params.append("forcePathStyle=true")
+    for name, value in sorted(store.extras.items()):
+        shown = "***" if redact and name in store.secret_extras else _q(value)
+        params.append(f"{_q(name)}={shown}")
+    query = "?" + "&".join(params) if params else ""
+    return f"{store.scheme}://{user}{store.endpoint or ''}/{_q(store.bucket)}{sub}{query}"

@@ -33,6 +33,7 @@ def byob_providers() -> Sequence[ProviderSpec]:
         ProviderSpec(
             name=NAME,
             schemes=("file",),
+            family="other",
             description="a local directory as a bucket (the embedded default)",
             can_sign=False,
             max_expiry=None,

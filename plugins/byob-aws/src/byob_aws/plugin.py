@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 SPEC = ProviderSpec(
     name="aws",
     schemes=("s3",),
+    family="aws",
     description="Amazon S3, with KMS encryption and SigV4 pre-signed URLs",
     max_expiry=dt.timedelta(days=7),
     gc_batch_size=1000,

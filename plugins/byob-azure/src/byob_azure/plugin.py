@@ -34,6 +34,7 @@ MAX_EXPIRY = dt.timedelta(days=7)
 SPEC = ProviderSpec(
     name=NAME,
     schemes=("az",),
+    family="azure",
     description="Azure Blob Storage (account key or Entra ID; service and user-delegation SAS)",
     can_sign=True,
     max_expiry=MAX_EXPIRY,

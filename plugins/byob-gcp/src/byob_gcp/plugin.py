@@ -30,6 +30,7 @@ GC_BATCH_SIZE = 100
 SPEC = ProviderSpec(
     name=NAME,
     schemes=("gs",),
+    family="gcp",
     description="Google Cloud Storage (V4 signing with RSA or HMAC keys, XML multipart)",
     can_sign=True,
     max_expiry=dt.timedelta(days=7),

@@ -29,6 +29,7 @@ def _spec(name: str, scheme: str, description: str) -> ProviderSpec:
     return ProviderSpec(
         name=name,
         schemes=(scheme,),
+        family="s3-compatible",
         description=description,
         max_expiry=dt.timedelta(days=7),  # SigV4's limit
         gc_batch_size=1000,  # DeleteObjects' limit
