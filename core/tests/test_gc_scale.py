@@ -385,3 +385,143 @@ def test_shard_journal_names() -> None:
     base = Path("/j/gc.json")
     assert Shard(index=2, count=16).journal(base).name == "gc.shard-00002-of-00016.json"
     assert gc.WHOLE.journal(base) == base
+
+
+# -- inventories --------------------------------------------------------------------------
+
+
+def _s3_csv_inventory(root: Path, store: Store, rows: list[tuple[str, int, dt.datetime]]) -> Path:
+    """An S3 Inventory run laid out as in the destination bucket: manifest + gzip CSV."""
+    import gzip
+    import urllib.parse
+
+    config = root / "dest" / "src-bucket" / "cfg"
+    (config / "data").mkdir(parents=True)
+    with gzip.open(config / "data" / "part-1.csv.gz", "wt", encoding="utf-8") as handle:
+        for key, size, modified in rows:
+            stamp = modified.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            quoted = urllib.parse.quote_plus(key, safe="/")
+            handle.write(f'"{store.bucket}","{quoted}","true","false","{size}","{stamp}"\n')
+    manifest = config / "2026-12-01T00-00Z" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text(
+        json.dumps(
+            {
+                "sourceBucket": "src-bucket",
+                "destinationBucket": "arn:aws:s3:::dest",
+                "version": "2016-11-30",
+                "creationTimestamp": str(int(NOW.timestamp() * 1000)),
+                "fileFormat": "CSV",
+                "fileSchema": "Bucket, Key, IsLatest, IsDeleteMarker, Size, LastModifiedDate",
+                "files": [
+                    {"key": "src-bucket/cfg/data/part-1.csv.gz", "size": 1, "MD5checksum": "x"}
+                ],
+            }
+        )
+    )
+    return manifest
+
+
+class TestInventory:
+    def _store(self, tmp_path: Path) -> tuple[Store, Path, dict[str, Path]]:
+        store = Store(provider="file", bucket=str(tmp_path / "s"), subpath="team/sub")
+        base = tmp_path / "s" / "team" / "sub"
+        paths = {}
+        for name in ("dead a.bin", "changed.bin", "live.bin", "gone.bin", "dead-b.bin"):
+            path = base / "runs" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"data")
+            os.utime(path, (OLD.timestamp(), OLD.timestamp()))
+            paths[name] = path
+        return store, base, paths
+
+    def test_s3_csv_inventory_rechecks_every_candidate(
+        self, tmp_path: Path, host: PluginHost
+    ) -> None:
+        store, base, paths = self._store(tmp_path)
+        rows = [(f"team/sub/runs/{n}", 4, OLD) for n in paths]
+        rows.append(("other/team/runs/x.bin", 4, OLD))  # outside the sub-path: ignored
+        manifest = _s3_csv_inventory(tmp_path, store, rows)
+        # After the inventory was taken: one object rewritten, one deleted, one written new.
+        os.utime(paths["changed.bin"], (YOUNG.timestamp(), YOUNG.timestamp()))
+        paths["gone.bin"].unlink()
+        (base / "runs" / "new.bin").write_bytes(b"new")
+        os.utime(base / "runs" / "new.bin", (OLD.timestamp(), OLD.timestamp()))
+        report = gcscale.collect(
+            host, store, ["runs/live.bin"], options(tmp_path), inventory=str(manifest)
+        )
+        assert report.ok, report.errors
+        assert remaining(tmp_path / "s") == {"runs/changed.bin", "runs/live.bin", "runs/new.bin"}
+        assert report.deleted == 2  # "dead a.bin" (a URL-encoded key) and dead-b.bin
+        assert report.kept_changed == 2  # rewritten, and gone since
+        assert report.listed == 5 and report.kept_live == 1
+
+    def test_parquet_gcs_and_azure_csv(self, tmp_path: Path, host: PluginHost) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        store, _, paths = self._store(tmp_path)
+        names = ["dead a.bin", "dead-b.bin"]
+        # GCS: a Parquet shard beside its manifest.
+        gcs = tmp_path / "gcs"
+        gcs.mkdir()
+        pq.write_table(
+            pa.table(
+                {
+                    "bucket": [store.bucket] * 2,
+                    "name": [f"team/sub/runs/{n}" for n in names],
+                    "size": [4, 4],
+                    "updated": [OLD.isoformat()] * 2,
+                }
+            ),
+            gcs / "cfg_snap_0.parquet",
+        )
+        (gcs / "cfg_snap_manifest.json").write_text(
+            json.dumps(
+                {
+                    "snapshot_time": NOW.isoformat(),
+                    "shard_count": 1,
+                    "report_shards_file_names": ["cfg_snap_0.parquet"],
+                }
+            )
+        )
+        inv = __import__("byob_core.inventory", fromlist=["open_inventory"])
+        opened = inv.open_inventory(str(gcs / "cfg_snap_manifest.json"))
+        assert (opened.kind, opened.format) == ("gcs", "parquet")
+        assert [e.key for e in opened.rows(store)] == sorted(f"team/sub/runs/{n}" for n in names)
+        # Azure: Name is container/blob; another container's rows are not this store's.
+        azure = tmp_path / "az" / "2026" / "12" / "01" / "rule"
+        azure.mkdir(parents=True)
+        container = store.bucket
+        lines = ["Name,Last-Modified,Content-Length,IsCurrentVersion"]
+        lines += [f"{container}/team/sub/runs/{n},{OLD.isoformat()},4,true" for n in names]
+        lines.append(f"elsewhere/team/sub/runs/live.bin,{OLD.isoformat()},4,true")
+        (azure / "rule.csv").write_text("\n".join(lines) + "\n")
+        (azure / "rule-manifest.json").write_text(
+            json.dumps(
+                {
+                    "destinationContainer": "inventory",
+                    "files": [{"blob": "2026/12/01/rule/rule.csv", "size": 1}],
+                    "inventoryStartTime": NOW.isoformat(),
+                }
+            )
+        )
+        report = gcscale.collect(
+            host,
+            store,
+            ["runs/live.bin"],
+            options(tmp_path),
+            gcscale.Execution(shards=1),
+            inventory=str(azure / "rule-manifest.json"),
+        )
+        assert report.deleted == 2 and report.listed == 2
+        assert not paths["dead a.bin"].exists() and paths["live.bin"].exists()
+
+    def test_not_a_manifest_is_an_input_error(self, tmp_path: Path) -> None:
+        from byob_core.inventory import open_inventory
+
+        (tmp_path / "m.json").write_text('{"keys": []}')
+        with pytest.raises(GcInputError, match="not an inventory manifest"):
+            open_inventory(str(tmp_path / "m.json"))
+        with pytest.raises(GcInputError, match="no inventory manifest"):
+            open_inventory(str(tmp_path / "none.json"))
