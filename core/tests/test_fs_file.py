@@ -428,6 +428,26 @@ class TestConfiguration:
         assert (tmp_path / "one" / "a").read_bytes() == b"1"
         assert (tmp_path / "two" / "a").read_bytes() == b"2"
 
+    def test_the_instance_cache_follows_the_environment(self, tmp_path, monkeypatch):
+        one, two = tmp_path / "one.toml", tmp_path / "two.toml"
+        one.write_text(f'[instance]\nstore = "file://{tmp_path}/one"\n')
+        two.write_text(f'[instance]\nstore = "file://{tmp_path}/two"\n')
+        monkeypatch.setenv("BYOB_CONFIG", str(one))
+        first = fsspec.filesystem("byob")
+        assert fsspec.filesystem("byob") is first
+        monkeypatch.setenv("BYOB_CONFIG", str(two))
+        second = fsspec.filesystem("byob")
+        assert second is not first
+        second.pipe_file("_instance/a", b"2")
+        assert (tmp_path / "two" / "a").read_bytes() == b"2"
+        monkeypatch.setenv("BYOB_DISABLE_PLUGINS", "nothing-real")
+        assert fsspec.filesystem("byob") is not second, "another plugin set is another instance"
+        monkeypatch.delenv("BYOB_DISABLE_PLUGINS")
+        assert fsspec.filesystem("byob") is second
+        assert fsspec.filesystem("byob", skip_instance_cache=True) is not second
+        ByobFileSystem.clear_instance_cache()
+        assert fsspec.filesystem("byob") is not second
+
     def test_team_without_any_store_is_not_found(self, tmp_path):
         fs = ByobFileSystem(config_data={"deployment": "saas", "data_dir": str(tmp_path)})
         with pytest.raises(FileNotFoundError):

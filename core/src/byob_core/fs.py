@@ -64,22 +64,59 @@ _byob_cache: dict[tuple[Any, ...], Byob] = {}
 _byob_lock = threading.Lock()
 
 
+#: The environment variables a configuration stamp reads (HOME: the default data
+#: directory is under it).
+_STAMP_ENV = (*_CONFIG_ENV, "HOME")
+_ENVIRON = os.environ
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+_ENV_KEYS: tuple[Any, ...] = (
+    tuple(os.environ.encodekey(name) for name in _STAMP_ENV) if _ENV_DATA is not None else ()
+)
+_paths: dict[tuple[Any, ...], str] = {}
+
+
+def _env_values() -> tuple[Any, ...]:
+    """The values of `_STAMP_ENV`, read straight from os.environ's mapping when it can.
+
+    This runs on every ``fsspec.open("byob://...")``; ``os.environ.get`` encodes each
+    name and decodes each value, several times the cost of the lookups themselves.
+    The raw (encoded) values tell a change as well as decoded ones.
+    """
+    if _ENV_KEYS and os.environ is _ENVIRON:
+        get = _ENV_DATA.get
+        return tuple([get(key) for key in _ENV_KEYS])
+    return tuple([os.environ.get(name) for name in _STAMP_ENV])
+
+
 def _config_stamp(
     config: str | os.PathLike[str] | None, config_data: Mapping[str, Any] | None
 ) -> tuple[Any, ...]:
-    """What decides which configuration a filesystem sees: the environment and the file's state."""
-    env = tuple(os.environ.get(name) for name in _CONFIG_ENV)
+    """What decides which configuration a filesystem sees: the environment and the file's state.
+
+    Cheap on purpose (it runs on every open): the environment as raw values, the file's
+    path worked out once per (argument, environment), then one ``stat``.
+    """
+    env = _env_values()
     if config_data is not None:
         return ("data", env)
-    from byob_core import config as config_mod
-
-    path = config_mod.config_path(config)
     try:
-        stat = path.stat()
+        path = _paths[(config, env)]
+    except (KeyError, TypeError):
+        from byob_core import config as config_mod
+
+        path = str(config_mod.config_path(config))
+        try:
+            if len(_paths) >= 256:
+                _paths.clear()
+            _paths[(config, env)] = path
+        except TypeError:  # an unhashable path-like: no caching
+            pass
+    try:
+        stat = os.stat(path)
         state: tuple[int, int] | None = (stat.st_mtime_ns, stat.st_size)
     except OSError:
         state = None
-    return ("file", str(path), config is not None, state, env)
+    return ("file", path, config is not None, state, env)
 
 
 def _load_byob(
@@ -104,21 +141,42 @@ def _load_byob(
         return found
 
 
+_tokens: dict[tuple[Any, ...], str] = {}
+
+
 class _CachedPerConfig(type(AsyncFileSystem)):  # type: ignore[misc]
     """fsspec's instance cache, keyed also on the configuration file and the environment.
 
     fsspec builds or finds a filesystem on every ``fsspec.open``; building one costs
     about a millisecond, so instances are cached, but a cached instance must not outlive
     a change of ``BYOB_CONFIG`` or of the file it names: the stamp goes into the key.
+    Finding one is made cheap too: fsspec tokenizes the arguments (an md5 of their text)
+    each time; here hashable arguments and the stamp map straight to fsspec's token, and
+    the instance is still taken from fsspec's own cache (so ``clear_instance_cache`` and
+    ``skip_instance_cache`` work as they do for any filesystem).
     """
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         config = args[0] if args else kwargs.get("config")
-        kwargs["config_stamp"] = _config_stamp(config, kwargs.get("config_data"))
-        fs = super().__call__(*args, **kwargs)
-        if not isinstance(fs.storage_options, _Options):
-            fs.storage_options = _Options(fs.storage_options)
-        return fs
+        stamp = _config_stamp(config, kwargs.get("config_data"))
+        fast: tuple[Any, ...] | None = (cls, os.getpid(), args, tuple(kwargs.items()), stamp)
+        try:
+            token = _tokens.get(fast)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable option (config_data is a mapping): fsspec decides
+            fast = token = None
+        if token is not None and not kwargs.get("skip_instance_cache"):
+            found = cls._cache.get(token)
+            if found is not None:
+                return found
+        kwargs["config_stamp"] = stamp
+        made = super().__call__(*args, **kwargs)
+        if not isinstance(made.storage_options, _Options):
+            made.storage_options = _Options(made.storage_options)
+        if fast is not None and cls.cachable and not kwargs.get("skip_instance_cache"):
+            if len(_tokens) >= 256:
+                _tokens.clear()
+            _tokens[fast] = made._fs_token_
+        return made
 
 
 _SECRET_WORDS = ("secret", "password", "token", "account_key", "private_key", "sas", "signature")
@@ -173,7 +231,7 @@ class _PlainPaths:
 class _Place:
     """One team's view of its store: the provider filesystem and the root every key hangs from."""
 
-    __slots__ = ("afs", "fs", "hidden", "prefix", "root", "store", "team")
+    __slots__ = ("afs", "fs", "hidden", "key_prefix", "prefix", "root", "store", "team")
 
     def __init__(
         self, team: str, store: Store, fs: AbstractFileSystem, hidden: tuple[str, ...]
@@ -185,6 +243,8 @@ class _Place:
         # that names it returns can be matched against it.
         self.root = fs._strip_protocol(store.fs_path(store.subpath)).rstrip("/") or "/"
         self.prefix = self.root.rstrip("/") + "/"
+        #: The store's key prefix (``"<subpath>/"`` or ``""``), for the key guard.
+        self.key_prefix = store.prefix
         #: Keys under this store that belong to another configured store (nested sub-paths).
         self.hidden = hidden
         #: Async twins of `fs`, one per event loop (see `ByobFileSystem._async_fs`).
@@ -374,7 +434,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         if not key:
             return place, "", place.root
         try:
-            keys.join(place.store.subpath, key)
+            keys.full_key(place.key_prefix, key)
         except UnsafeKeyError as exc:
             raise _refused(path, str(exc)) from None
         if place.hidden and place.is_hidden(key):
