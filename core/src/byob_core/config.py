@@ -421,7 +421,7 @@ def _store(
                     )
                 )
                 mistyped = True
-        elif field not in ("tls", "path_style") and not isinstance(value, str):
+        elif field not in ("tls", "path_style", "role_duration") and not isinstance(value, str):
             problems.append(
                 (at(field), f"must be a string (in quotes), not {type(value).__name__}")
             )
@@ -451,7 +451,11 @@ def _store(
         except UriError as exc:
             problems.append((at("store"), str(exc)))
             return None
-        creds = _credentials(raw)
+        try:
+            creds = _credentials(raw)
+        except ValueError as exc:
+            problems.append((at("role_duration"), str(exc)))
+            return None
         changes: dict[str, Any] = {
             k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw
         }
@@ -608,7 +612,9 @@ def family_of(provider: str) -> str | None:
 
 
 def _credentials(raw: Mapping[str, Any]) -> Credentials:
-    return Credentials(**{name: str(raw[name]) for name in CREDENTIAL_FIELDS if raw.get(name)})
+    return Credentials(
+        **{name: str(raw[name]) for name in CREDENTIAL_FIELDS if raw.get(name) not in (None, "")}
+    )
 
 
 def _needs_allow_list(store: Store, deployment: str, cloud: str | None) -> bool:

@@ -30,24 +30,61 @@ STORE_FIELDS = (
     "tenant_id",
     "client_id",
 )
-#: Credential fields, as they are named in configuration tables.
-CREDENTIAL_FIELDS = (
+#: Key material: fields that hold (or are) keys. A store with any of them "carries keys".
+KEY_FIELDS = (
     "access_key",
     "secret_key",
     "session_token",
     "account_key",
     "sas_token",
     "private_key",
+    "client_secret",
 )
-_SECRET_FIELDS = ("secret_key", "session_token", "account_key", "sas_token", "private_key")
+#: Where an identity comes from without keys in the configuration: an AWS profile or role
+#: (assumed from the store's keys, the profile or the ambient identity, or with a web
+#: identity token), a GCP service account to impersonate, an Entra ID federated token file.
+IDENTITY_FIELDS = (
+    "profile",
+    "role_arn",
+    "external_id",
+    "role_session_name",
+    "role_duration",
+    "web_identity_token_file",
+    "impersonate_service_account",
+    "federated_token_file",
+)
+#: Credential fields, as they are named in configuration tables. Changing only these is a
+#: rotation (`team rotate`), never a migration.
+CREDENTIAL_FIELDS = KEY_FIELDS + IDENTITY_FIELDS
+_SECRET_FIELDS = (
+    "secret_key",
+    "session_token",
+    "account_key",
+    "sas_token",
+    "private_key",
+    "client_secret",
+)
+
+
+def _duration(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or not 900 <= int(text) <= 43200:
+        raise ValueError(
+            f"role_duration must be a number of seconds from 900 to 43200, not {value!r}"
+        )
+    return text
 
 
 @attrs.frozen(kw_only=True, repr=False)
 class Credentials:
-    """Secrets of a store. Its `repr` says which fields are set, never their values.
+    """Secrets of a store, and where its identity comes from. Its `repr` says which fields
+    are set, never their values.
 
-    Empty credentials mean "use the ambient cloud identity" (environment, profile,
-    instance role, managed identity, application default credentials).
+    No key fields mean "use the ambient cloud identity" (environment, profile, instance
+    role, managed identity, application default credentials), possibly as the source of
+    a role to assume or a service account to impersonate (`IDENTITY_FIELDS`).
     """
 
     access_key: str | None = None
@@ -56,6 +93,22 @@ class Credentials:
     account_key: str | None = None
     sas_token: str | None = None
     private_key: str | None = None
+    #: Entra ID application secret (with the store's tenant_id and client_id).
+    client_secret: str | None = None
+    #: AWS shared-config profile whose credentials the store uses.
+    profile: str | None = None
+    #: AWS role to assume (refreshed before it expires), with its external id, session
+    #: name and duration in seconds.
+    role_arn: str | None = None
+    external_id: str | None = None
+    role_session_name: str | None = None
+    role_duration: str | None = attrs.field(default=None, converter=_duration)
+    #: An OIDC token file: AWS AssumeRoleWithWebIdentity (with role_arn) or the client
+    #: assertion of an Entra ID workload identity (with tenant_id and client_id).
+    web_identity_token_file: str | None = None
+    federated_token_file: str | None = None
+    #: GCP: the service account whose identity the store's credentials borrow.
+    impersonate_service_account: str | None = None
 
     def __attrs_post_init__(self) -> None:
         # Only the secret parts: an access key id (or HMAC id) is an identifier that a
@@ -63,7 +116,8 @@ class Credentials:
         secrets.register(getattr(self, name) for name in _SECRET_FIELDS)
 
     def __bool__(self) -> bool:
-        return any(getattr(self, name) for name in CREDENTIAL_FIELDS)
+        """Whether the store carries keys (identity fields alone do not count)."""
+        return any(getattr(self, name) for name in KEY_FIELDS)
 
     def __repr__(self) -> str:
         given = [name for name in CREDENTIAL_FIELDS if getattr(self, name)]

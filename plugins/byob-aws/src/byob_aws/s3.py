@@ -103,6 +103,13 @@ class Connection:
     access_key: str | None = attrs.field(default=None, repr=False)
     secret_key: str | None = attrs.field(default=None, repr=False)
     session_token: str | None = attrs.field(default=None, repr=False)
+    #: Where the identity comes from otherwise (see `byob_aws.credentials`).
+    profile: str | None = None
+    role_arn: str | None = None
+    external_id: str | None = attrs.field(default=None, repr=False)
+    role_session_name: str | None = None
+    role_duration: str | None = None
+    web_identity_token_file: str | None = None
 
     @classmethod
     def of(cls, store: Store) -> Connection:
@@ -115,11 +122,23 @@ class Connection:
             access_key=creds.access_key,
             secret_key=creds.secret_key,
             session_token=creds.session_token,
+            profile=creds.profile,
+            role_arn=creds.role_arn,
+            external_id=creds.external_id,
+            role_session_name=creds.role_session_name,
+            role_duration=creds.role_duration,
+            web_identity_token_file=creds.web_identity_token_file,
         )
 
     @property
     def explicit_credentials(self) -> bool:
-        return bool(self.access_key and self.secret_key)
+        """The store's own static keys are what every request is signed with."""
+        return bool(self.access_key and self.secret_key) and not self.role_arn
+
+    @property
+    def managed_credentials(self) -> bool:
+        """A profile or a role: credentials that `byob_aws.credentials` finds and refreshes."""
+        return bool(self.role_arn or self.profile)
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``botocore.session.Session.create_client``."""
@@ -147,7 +166,11 @@ class Connection:
 def _client(conn: Connection, service: str) -> Any:
     import botocore.session
 
-    session = botocore.session.Session()
+    from byob_aws import credentials
+
+    session = (
+        credentials.session_for(conn) if conn.managed_credentials else botocore.session.Session()
+    )
     kwargs = conn.client_kwargs()
     config = conn.botocore_config() if service == "s3" else None
     if service != "s3" and conn.endpoint_url and _is_aws_host(conn.endpoint_url):
@@ -173,6 +196,10 @@ def frozen_credentials(conn: Connection) -> tuple[str, str, str | None]:
     if conn.explicit_credentials:
         assert conn.access_key is not None and conn.secret_key is not None
         return conn.access_key, conn.secret_key, conn.session_token
+    if conn.managed_credentials:
+        from byob_aws import credentials as managed
+
+        return managed.frozen(conn)
     credentials = _chain_credentials()
     if credentials is None:
         _chain_credentials.cache_clear()  # look again next time: the environment may change
@@ -215,7 +242,7 @@ _PRESIGNERS: dict[tuple[Any, ...], Presigner] = {}
 def presigner(store: Store, user_param: str = "X-User") -> Presigner:
     """The store's pre-signer, built once per store and credentials."""
     creds = store.credentials
-    if creds.access_key and creds.secret_key:
+    if creds.access_key and creds.secret_key and not creds.role_arn:
         # The fast path of byob_sign: one dict lookup when the store carries its keys.
         # (Store equality ignores credentials, so they are part of the cache key.)
         cache_key = (store, creds.access_key, creds.secret_key, creds.session_token, user_param)
@@ -249,6 +276,10 @@ def filesystem(store: Store) -> AbstractFileSystem:
     }
     if conn.explicit_credentials:
         options.update(key=conn.access_key, secret=conn.secret_key, token=conn.session_token)
+    elif conn.managed_credentials:
+        from byob_aws import credentials
+
+        options["session"] = credentials.aio_session_for(conn)
     return s3fs.S3FileSystem(**options)
 
 

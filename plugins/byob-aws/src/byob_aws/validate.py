@@ -117,7 +117,15 @@ class Validator:
 
     # -- credentials and the bucket -------------------------------------------------------
     def credentials(self) -> Finding:
-        source = "the store" if Connection.of(self.store).explicit_credentials else "the AWS chain"
+        conn = Connection.of(self.store)
+        if conn.role_arn:
+            source = f"role {conn.role_arn}" + (
+                " (web identity)" if conn.web_identity_token_file else ""
+            )
+        elif conn.profile:
+            source = f"profile {conn.profile!r}"
+        else:
+            source = "the store" if conn.explicit_credentials else "the AWS chain"
         identity = client(self.store, "sts").get_caller_identity()
         return Finding.passed(
             "",
