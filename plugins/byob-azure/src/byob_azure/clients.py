@@ -41,7 +41,18 @@ def _cache_key(store: Store) -> tuple[Any, ...]:
     # Neither credentials nor options take part in Store equality; the cache must tell
     # stores with other keys or client settings apart.
     shaping = tuple(str(store.options.get(name)) for name in _SHAPING_OPTIONS)
-    return (store, store.credentials.account_key, store.credentials.sas_token, shaping)
+    creds = store.credentials
+    return (
+        store,
+        creds.account_key,
+        creds.sas_token,
+        creds.client_secret,
+        creds.federated_token_file,
+        store.tenant_id,
+        store.client_id,
+        str(store.options.get("authority_host")),
+        shaping,
+    )
 
 
 def account(store: Store) -> str:
@@ -66,6 +77,10 @@ def auth_mode(store: Store) -> str:
         return "account key"
     if store.credentials.sas_token:
         return "SAS token"
+    if store.credentials.client_secret:
+        return f"Entra ID application {store.client_id} (client secret)"
+    if store.credentials.federated_token_file:
+        return f"workload identity {store.client_id} (federated token)"
     if store.client_id:
         return "managed identity " + store.client_id
     return "ambient Entra ID credential"
@@ -84,10 +99,18 @@ def connection_string(store: Store) -> str:
 
 
 def entra_credential(store: Store, *, aio: bool = False) -> Any:
-    """The Entra ID credential of a store: its managed identity, else the ambient one.
+    """The Entra ID credential of a store.
 
+    In order: an application secret (``client_secret``); workload identity federation,
+    whose client assertion is the OIDC token in ``federated_token_file``, read again for
+    every token request (Kubernetes rotates it); else the managed identity named by
+    ``client_id``, else the ambient one. The first two need ``tenant_id`` and ``client_id``.
+    ``options.authority_host`` points at another Entra ID authority (a sovereign cloud).
     `aio` gives the asyncio flavour, which adlfs (built on the aio SDK) needs.
     """
+    creds = store.credentials
+    if creds.client_secret or creds.federated_token_file:
+        return _application_credential(store, aio=aio)
     if aio:
         from azure.identity.aio import DefaultAzureCredential
     else:
@@ -101,6 +124,45 @@ def entra_credential(store: Store, *, aio: bool = False) -> Any:
         kwargs["workload_identity_tenant_id"] = store.tenant_id
         kwargs["additionally_allowed_tenants"] = [store.tenant_id]
     return DefaultAzureCredential(**kwargs)
+
+
+def _application_credential(store: Store, *, aio: bool) -> Any:
+    creds = store.credentials
+    missing = [name for name in ("tenant_id", "client_id") if not getattr(store, name)]
+    if missing:
+        what = "client_secret" if creds.client_secret else "federated_token_file"
+        raise ConfigError(
+            [
+                (name, f"missing; {what} needs the Entra ID tenant_id and client_id")
+                for name in missing
+            ]
+        )
+    options: dict[str, Any] = {}
+    authority = store.options.get("authority_host")
+    if authority:
+        options["authority"] = str(authority)
+        options["disable_instance_discovery"] = True
+    if aio:
+        from azure.identity.aio import ClientAssertionCredential, ClientSecretCredential
+    else:
+        from azure.identity import ClientAssertionCredential, ClientSecretCredential
+    if creds.client_secret:
+        return ClientSecretCredential(
+            store.tenant_id, store.client_id, creds.client_secret, **options
+        )
+    path = str(creds.federated_token_file)
+
+    def assertion() -> str:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError as exc:
+            raise StoreAccessError(
+                f"cannot read the federated token file {path}: {exc.strerror}",
+                hint="check federated_token_file (the projected service account token)",
+            ) from None
+
+    return ClientAssertionCredential(store.tenant_id, store.client_id, assertion, **options)
 
 
 def service(store: Store) -> BlobServiceClient:
