@@ -215,7 +215,10 @@ _HOSTS: dict[Any, PluginHost] = {}
 def _worker_host(factory: Callable[[], PluginHost] | None) -> PluginHost:
     host = _HOSTS.get(factory)
     if host is None:
+        from byob_core import logs
         from byob_core.plugins import PluginHost
+
+        logs.configure()  # a worker logs as the CLI does (BYOB_LOG_LEVEL, BYOB_LOG_FORMAT)
 
         host = factory() if factory is not None else PluginHost.load()
         _HOSTS[factory] = host
