@@ -19,6 +19,14 @@ for plugin in byob-aws byob-minio byob-gcp byob-azure; do
     packages+=(-e "./plugins/$plugin[test]")
   fi
 done
+# The outside plugins the tests install as a third party would (each only its own
+# package) and the plugin guide's S3-compatible example: editable, so that their entry
+# points register. (The in-memory example is installed by its own test, into a target.)
+for extra in tests/outside/* docs/examples/byob-b2; do
+  if [ -f "$extra/pyproject.toml" ]; then
+    packages+=(-e "./$extra")
+  fi
+done
 .venv/bin/python -m pip install --quiet "${packages[@]}" -r requirements-dev.txt
 
 # Ceph RADOS Gateway (an S3-compatible server that verifies SigV4) from Debian's packages.

@@ -161,8 +161,10 @@ class ObjectStoreView:
       invalidated on writes and deletes).
     """
 
-    def __init__(self, fs: AbstractFileSystem) -> None:
+    def __init__(self, fs: AbstractFileSystem, root: str = "") -> None:
         self.fs = fs
+        #: The bucket's folder: folders are created below it, never it (provisioning does).
+        self.root = fs._strip_protocol(root).rstrip("/") if root else ""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.fs, name)
@@ -172,8 +174,13 @@ class ObjectStoreView:
 
     def _parents(self, path: str) -> None:
         parent = posixpath.dirname(self.fs._strip_protocol(path).rstrip("/"))
-        if parent and parent not in ("/", ".") and not self.fs.isdir(parent):
-            self.fs.makedirs(parent, exist_ok=True)
+        if not parent or parent in ("/", ".") or self.fs.isdir(parent):
+            return
+        if self.root and not self.fs.isdir(self.root):
+            raise FileNotFoundError(
+                f"the bucket folder {self.root} does not exist (provision the store first)"
+            )
+        self.fs.makedirs(parent, exist_ok=True)
 
     def pipe_file(self, path: str, value: bytes, **kwargs: Any) -> None:
         self._parents(path)
@@ -212,6 +219,7 @@ class ObjectStoreView:
         return out if detail else sorted(i["name"] for i in out)
 
 
-def object_store_view(fs: AbstractFileSystem) -> AbstractFileSystem:
-    """`fs` wrapped in an `ObjectStoreView` (typed as the filesystem it stands for)."""
-    return ObjectStoreView(fs)  # type: ignore[return-value,unused-ignore]
+def object_store_view(fs: AbstractFileSystem, root: str = "") -> AbstractFileSystem:
+    """`fs` wrapped in an `ObjectStoreView` (typed as the filesystem it stands for); `root`
+    is the bucket's folder."""
+    return ObjectStoreView(fs, root)  # type: ignore[return-value,unused-ignore]

@@ -318,7 +318,7 @@ class PluginHost:
             if self.spec(store.provider).hierarchical:
                 from byob_core.fallbacks import object_store_view
 
-                fs = object_store_view(fs)
+                fs = object_store_view(fs, store.fs_path())
             self._fs_cache[cache_key] = fs
         return fs
 
