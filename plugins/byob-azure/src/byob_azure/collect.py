@@ -7,9 +7,11 @@ asks for ``startFrom`` (service version 2026-02-06; option ``list_start_from``, 
 on) and also skips what sorts before, for endpoints that ignore it (Azurite).
 
 Versions: with blob versioning on, each overwrite or delete leaves a noncurrent version
-(``is_current_version`` false); those are what ``Kind.VERSIONS`` lists and purges.
-Soft-deleted blobs are not listed: Azure removes them itself when their retention ends,
-and removing them early would defeat the recovery window that SPEC §6 asks for.
+(``is_current_version`` false). ``Kind.VERSIONS`` lists each blob's whole history, the
+current version marked ``is_latest``, every version timed by when it stopped being
+current (see `history`), so that garbage collection keeps the undo window (docs/gc.md).
+Soft-deleted blobs are not entries: Azure removes them itself when their retention ends,
+and removing them early would defeat the recovery window.
 Uncommitted blocks are not listable uploads (see `byob_azure.multipart`), so
 ``Kind.UPLOADS`` lists nothing and aborting is a no-op.
 
@@ -43,11 +45,12 @@ def _utc(value: dt.datetime | None) -> dt.datetime:
 
 
 def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
-    """Yield objects or noncurrent versions under the prefix, page by page, by key."""
+    """Yield objects, or each blob's whole version history, under the prefix, by key."""
     if request.kind is Kind.UPLOADS:
         return
     container = clients.container(store)
-    include = ["versions"] if request.kind is Kind.VERSIONS else None
+    versions = request.kind is Kind.VERSIONS
+    include = ["versions", "deleted"] if versions else None
     kwargs: dict[str, Any] = {}
     after = request.start_after
     if after is not None and after >= request.prefix and _flag(store, "list_start_from"):
@@ -60,23 +63,81 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
         **kwargs,
     ).by_page()
     try:
+        if not versions:
+            for page in pages:
+                for blob in page:
+                    if request.start_after is not None and blob.name <= request.start_after:
+                        continue
+                    yield Entry(
+                        key=blob.name,
+                        size=blob.size or 0,
+                        modified=_utc(blob.last_modified),
+                        etag=blob.etag,
+                    )
+            return
+        unknown = dt.datetime.now(dt.UTC) - soft_delete_retention(store)
+        group: list[Any] = []
         for page in pages:
             for blob in page:
                 if request.start_after is not None and blob.name <= request.start_after:
                     continue
-                # Only noncurrent versions; the current one is the object itself.
-                noncurrent = blob.version_id and not blob.is_current_version
-                if request.kind is Kind.VERSIONS and not noncurrent:
-                    continue
-                yield Entry(
-                    key=blob.name,
-                    size=blob.size or 0,
-                    modified=_utc(blob.last_modified),
-                    etag=blob.etag,
-                    version_id=blob.version_id if request.kind is Kind.VERSIONS else None,
-                )
+                if group and group[0].name != blob.name:
+                    yield from history(group, unknown)
+                    group = []
+                group.append(blob)
+        if group:
+            yield from history(group, unknown)
     except Exception as exc:
         raise clients.translate(exc, f"list blobs under {request.prefix!r}") from exc
+
+
+def history(blobs: Sequence[Any], unknown: dt.datetime) -> Iterator[Entry]:
+    """One blob's versions as entries, each timed by when it stopped being current.
+
+    Azure has no delete markers and records no time for the deletion of a versioned
+    blob: a previous version was replaced when the next one was written (its
+    ``last_modified``), but the newest previous version of a deleted blob could have
+    been deleted a moment ago. That one is timed `unknown`: the listing time less the
+    account's blob soft-delete retention, because a version purged now stays
+    recoverable (soft-deleted) that long. Without soft delete, `unknown` is now, so the
+    deleted blob keeps its versions (the lifecycle policy expires them). Soft-deleted
+    blobs and versions are not entries: nothing can purge them, Azure does when their
+    retention ends; a soft-deleted base blob's ``deleted_time`` is its deletion time.
+    """
+    live = [blob for blob in blobs if not getattr(blob, "deleted", False)]
+    deleted_at = [
+        _utc(blob.deleted_time)
+        for blob in blobs
+        if getattr(blob, "deleted", False) and not blob.version_id and blob.deleted_time
+    ]
+    live.sort(key=lambda blob: blob.version_id or "")  # version ids are timestamps
+    for n, blob in enumerate(live):
+        current = bool(blob.is_current_version) or not blob.version_id
+        if current:
+            modified = _utc(blob.last_modified)
+        elif n + 1 < len(live):
+            modified = _utc(live[n + 1].last_modified)
+        else:
+            modified = max([unknown, *deleted_at])
+        yield Entry(
+            key=blob.name,
+            size=blob.size or 0,
+            modified=modified,
+            etag=blob.etag,
+            version_id=blob.version_id,
+            is_latest=current,
+        )
+
+
+def soft_delete_retention(store: Store) -> dt.timedelta:
+    """The account's blob soft-delete retention, or zero when it is off or unreadable."""
+    try:
+        policy = clients.service(store).get_service_properties().get("delete_retention_policy")
+    except Exception:
+        return dt.timedelta(0)  # unknown: assume none, which keeps more
+    if policy is None or not getattr(policy, "enabled", False) or not policy.days:
+        return dt.timedelta(0)
+    return dt.timedelta(days=int(policy.days))
 
 
 def _flag(store: Store, name: str, default: bool = True) -> bool:

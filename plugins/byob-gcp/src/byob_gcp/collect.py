@@ -1,7 +1,8 @@
 """Listing and batched deletion for garbage collection (`byob_list`, `byob_garbage_collect`).
 
-Objects and noncurrent generations are listed through the JSON API, page by page, in
-key order, resuming with ``startOffset``; incomplete multipart uploads through the XML
+Objects, and for versions every generation (the live one marked ``is_latest``, a
+noncurrent one timed by its ``timeDeleted``), are listed through the JSON API, page by
+page, in key order, resuming with ``startOffset``; incomplete multipart uploads through the XML
 API (`byob_gcp.multipart`). Deletes go in JSON API batch requests of at most 100 calls,
 each naming one object (and generation): never a prefix.
 """
@@ -80,18 +81,19 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
         if not name.startswith(request.prefix):
             continue
         noncurrent = bool(item.get("timeDeleted"))
-        if versions != noncurrent:
-            # An objects listing shows live objects only; a versions one noncurrent only.
-            continue
+        if noncurrent and not versions:
+            continue  # an objects listing shows live objects only
+        # A versions listing shows every generation, the live one marked: the collector
+        # keeps a key that still has a live object. A noncurrent generation's age is
+        # counted from when it stopped being current (GCS has no delete markers to carry
+        # that time), so that what was deleted within the grace period stays recoverable.
         yield Entry(
             key=name,
             size=int(item.get("size", 0)),
-            # A noncurrent generation's age is counted from when it stopped being current
-            # (GCS has no delete markers to carry that time), so that what was deleted
-            # within the grace period stays recoverable.
-            modified=parse_time(item.get("timeDeleted") if versions else item.get("updated")),
+            modified=parse_time(item["timeDeleted"] if noncurrent else item.get("updated")),
             etag=item.get("etag") or item.get("md5Hash"),
             version_id=str(item["generation"]) if versions else None,
+            is_latest=versions and not noncurrent,
         )
 
 
