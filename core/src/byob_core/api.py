@@ -263,7 +263,13 @@ class Byob:
         """
         route = self._routes.get((team, method, expires, reader))
         if route is None or route.config is not self.config or time.monotonic() >= route.deadline:
-            route = self._prepare_signer(team, method, expires, reader)
+            try:
+                route = self._prepare_signer(team, method, expires, reader)
+            except ByobError:
+                # A bad key is the more specific mistake: name it first.
+                for key in keys_:
+                    keys.check(key)
+                raise
         if not extra:
             return route.sign(keys_, at, user)
         when = as_utc(at) if at is not None else utcnow()
