@@ -10,6 +10,7 @@ material (an RSA or HMAC key); I/O through gcsfs takes any of the three.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,10 +18,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from byob_core.errors import SigningError, UnsupportedError
+from byob_core.errors import SigningError, StoreAccessError, UnsupportedError
 from byob_core.stores import Store
 
-from byob_gcp.signing import DEFAULT_ENDPOINT, HmacSigner, RsaSigner, V4Signer
+from byob_gcp.signing import DEFAULT_ENDPOINT, HmacSigner, IamSigner, RsaSigner, V4Signer
 
 #: gcsfs's token that sends no credentials (the emulators want none).
 ANONYMOUS = "anon"
@@ -118,9 +119,131 @@ def signing_endpoint(store: Store) -> str:
     return (store.endpoint_url or DEFAULT_ENDPOINT).rstrip("/")
 
 
+# -- service-account impersonation ------------------------------------------------------
+#: The IAM Credentials API (``options.iam_endpoint`` points elsewhere, as the tests do).
+IAM_ENDPOINT = "https://iamcredentials.googleapis.com"
+_CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+_STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.full_control"
+
+
+def impersonated(store: Store) -> str | None:
+    """The service account the store impersonates, if it does."""
+    return store.credentials.impersonate_service_account
+
+
+def iam_endpoint(store: Store) -> str:
+    return str(store.options.get("iam_endpoint") or IAM_ENDPOINT).rstrip("/")
+
+
+def source_credentials(store: Store) -> Any:
+    """The identity that impersonates: the store's own key (or key file), else ADC."""
+    from google.oauth2 import service_account
+
+    info = service_account_info(store)
+    if info:
+        return service_account.Credentials.from_service_account_info(info, scopes=[_CLOUD_PLATFORM])
+    import google.auth
+    import google.auth.exceptions
+
+    try:
+        found, _ = google.auth.default(scopes=[_CLOUD_PLATFORM])
+    except google.auth.exceptions.DefaultCredentialsError as exc:
+        raise StoreAccessError(
+            f"no source identity to impersonate {impersonated(store)} with: {exc}",
+            hint="set GOOGLE_APPLICATION_CREDENTIALS, run on Google Cloud, or give the store a key",
+        ) from None
+    return found
+
+
+def _service_account_url(store: Store, verb: str) -> str:
+    from urllib.parse import quote
+
+    email = quote(str(impersonated(store)), safe="@.")
+    return f"{iam_endpoint(store)}/v1/projects/-/serviceAccounts/{email}:{verb}"
+
+
+def _token_of(source: Any, lock: threading.Lock) -> str:
+    import google.auth.transport.requests
+
+    with lock:
+        if not source.valid:
+            try:
+                source.refresh(google.auth.transport.requests.Request())
+            except Exception as exc:
+                raise StoreAccessError(
+                    f"the source identity could not get a token: {type(exc).__name__}",
+                    hint="check the source credentials (GOOGLE_APPLICATION_CREDENTIALS or the store's key)",
+                ) from None
+        return str(source.token)
+
+
+def _iam_call(store: Store, verb: str, token: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 (https, or a test's local endpoint)
+        _service_account_url(store, verb),
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return dict(json.load(response))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(300).decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            detail = json.loads(detail)["error"]["message"]
+        raise StoreAccessError(
+            f"IAM {verb} for {impersonated(store)} refused: HTTP {exc.code} {detail}"[:400],
+            hint="grant the source identity roles/iam.serviceAccountTokenCreator on "
+            f"{impersonated(store)}",
+        ) from None
+    except OSError as exc:
+        raise StoreAccessError(
+            f"cannot reach the IAM Credentials API: {exc}", hint="check the network"
+        ) from None
+
+
+def blob_signer(store: Store) -> Any:
+    """``sign(bytes) -> signature bytes`` through IAM ``signBlob`` as the impersonated account."""
+    import base64
+
+    source = source_credentials(store)
+    lock = threading.Lock()
+
+    def sign(payload: bytes) -> bytes:
+        token = _token_of(source, lock)
+        answer = _iam_call(
+            store, "signBlob", token, {"payload": base64.b64encode(payload).decode("ascii")}
+        )
+        try:
+            return base64.b64decode(answer["signedBlob"])
+        except (KeyError, ValueError):
+            raise SigningError("the IAM signBlob answer carries no signedBlob") from None
+
+    return sign
+
+
+def impersonated_credentials(store: Store) -> Any:
+    """google-auth credentials of the impersonated account (for gcsfs I/O), refreshed by
+    ``generateAccessToken`` as they expire."""
+    from google.auth import impersonated_credentials as ic
+
+    return ic.Credentials(
+        source_credentials=source_credentials(store),
+        target_principal=str(impersonated(store)),
+        target_scopes=[_STORAGE_SCOPE],
+        lifetime=3600,
+        iam_endpoint_override=_service_account_url(store, "generateAccessToken"),
+    )
+
+
 def signing_kind(store: Store) -> str | None:
-    """``"hmac"``, ``"rsa"``, or None when the store has no key material to sign with."""
+    """``"hmac"``, ``"rsa"``, ``"iam"`` (impersonation), or None when the store cannot sign."""
     creds = store.credentials
+    if impersonated(store):
+        return "iam"
     if creds.access_key and creds.secret_key and not store.service_account:
         return "hmac"
     if service_account_info(store) or _adc_service_account():
@@ -140,6 +263,8 @@ def signer_for(store: Store) -> V4Signer:
         creds.access_key,
         _digest(creds.secret_key),
         key_file(store),
+        impersonated(store),
+        iam_endpoint(store),
     )
     signer = _signers.get(cache_key)
     if signer is not None:
@@ -154,6 +279,13 @@ def signer_for(store: Store) -> V4Signer:
 
 def _build_signer(store: Store, endpoint: str) -> V4Signer:
     creds = store.credentials
+    if impersonated(store):
+        return IamSigner(
+            bucket=store.bucket,
+            service_account=str(impersonated(store)),
+            sign_blob=blob_signer(store),
+            endpoint=endpoint,
+        )
     if creds.access_key and creds.secret_key and not store.service_account:
         return HmacSigner(
             bucket=store.bucket,
@@ -191,6 +323,8 @@ def gcsfs_token(store: Store) -> Any:
     """The ``token`` argument of gcsfs for the store: anon, a key dict or file, or ADC."""
     if anonymous(store):
         return ANONYMOUS
+    if impersonated(store):
+        return impersonated_credentials(store)
     if store.service_account and store.credentials.private_key:
         return service_account_info(store)
     path = key_file(store)

@@ -336,6 +336,32 @@ class RsaSigner(V4Signer):
         return [signed for chunk in done for signed in chunk]
 
 
+class IamSigner(V4Signer):
+    """GOOG4-RSA-SHA256 for an impersonated service account: the IAM Credentials API signs.
+
+    No key leaves Google: each string-to-sign goes to ``signBlob`` of the service account
+    (`sign_blob`, one HTTPS call per URL), called with the source identity's token, which
+    needs ``roles/iam.serviceAccountTokenCreator`` on that service account. The URLs are
+    the ones google-cloud-storage makes with the service account's own key.
+    """
+
+    algorithm = RSA_ALGORITHM
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        service_account: str,
+        sign_blob: Any,
+        endpoint: str = DEFAULT_ENDPOINT,
+    ) -> None:
+        super().__init__(bucket=bucket, credential_id=service_account, endpoint=endpoint)
+        self._sign_blob = sign_blob
+
+    def _signature(self, string_to_sign: bytes, datestamp: str) -> str:
+        return binascii.hexlify(self._sign_blob(string_to_sign)).decode("ascii")
+
+
 #: Per signing second: (second or time, canonical query, string-to-sign prefix, day, expires_at).
 _Timing = tuple[Any, str, bytes, str, dt.datetime]
 

@@ -52,6 +52,11 @@ def _identity(store: Store) -> str:
     if anonymous(store):
         return "no credentials (anonymous, for a local emulator)"
     kind = signing_kind(store)
+    if kind == "iam":
+        return (
+            f"service account {store.credentials.impersonate_service_account}, impersonated "
+            "(IAM Credentials API) by the source identity"
+        )
     if kind == "hmac":
         return "an HMAC key (signing) and application default credentials (I/O)"
     if store.service_account and store.credentials.private_key:
