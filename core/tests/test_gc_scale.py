@@ -287,6 +287,12 @@ class TestStreamedLiveSet:
 def dask_client():
     import distributed  # byob-core[dask], installed by setup.sh
 
+    # Workers import `gc_hosts` (the fault-injecting hosts) by name; spawned processes
+    # inherit sys.path.
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -298,6 +304,12 @@ def dask_client():
     yield cluster.scheduler_address
     client.close()
     cluster.close()
+
+
+def faulty_host_factory():  # type: ignore[no-untyped-def]
+    import gc_hosts  # on sys.path: see the dask_client fixture
+
+    return gc_hosts.faulty_host
 
 
 class TestDask:
@@ -350,6 +362,50 @@ class TestDask:
         assert lines and lines[-1]["phase"] == "done" and lines[-1]["deleted"] == len(garbage)
         assert {"listed", "candidates", "deleted", "bytes", "rate", "eta_seconds"} <= set(lines[-1])
         assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+
+    def test_a_failing_shard_is_reported_and_the_next_run_finishes(
+        self, tmp_path: Path, host: PluginHost, dask_client: str
+    ) -> None:
+        import attrs
+
+        store, live, young, garbage = make_store(tmp_path / "s", count=120)
+        victim = sorted(garbage)[len(garbage) // 2]
+        faulty = attrs.evolve(store, options={"fault": "raise", "on_key": victim})
+        execution = gcscale.Execution(
+            executor="dask", scheduler=dask_client, shards=4, host_factory=faulty_host_factory()
+        )
+        report = gcscale.collect(host, faulty, live, options(tmp_path), execution)
+        assert not report.ok
+        failed = [s for s in report.per_shard if s["state"] == "failed"]
+        assert len(failed) == 1 and "injected fault" in failed[0]["error"]
+        assert (tmp_path / "s" / "team" / "sub" / victim).exists()
+        assert live | young <= remaining(tmp_path / "s")
+        again = gcscale.collect(
+            host, store, live, options(tmp_path), attrs.evolve(execution, host_factory=None)
+        )
+        assert again.ok and again.resumed
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert again.deleted == len(garbage)
+
+    def test_a_killed_worker_s_shard_resumes_on_another(
+        self, tmp_path: Path, host: PluginHost, dask_client: str
+    ) -> None:
+        import attrs
+
+        store, live, young, garbage = make_store(tmp_path / "s", count=150)
+        victim = sorted(garbage)[len(garbage) // 3]
+        faulty = attrs.evolve(
+            store,
+            options={"fault": "exit", "on_key": victim, "once_flag": str(tmp_path / "fired")},
+        )
+        execution = gcscale.Execution(
+            executor="dask", scheduler=dask_client, shards=3, host_factory=faulty_host_factory()
+        )
+        report = gcscale.collect(host, faulty, live, options(tmp_path, batch_size=4), execution)
+        assert (tmp_path / "fired").exists()  # a worker process did die mid-shard
+        assert report.ok, report.errors
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+        assert report.deleted == len(garbage)
 
     def test_unreachable_scheduler_is_exit_2_and_nothing_deleted(self, tmp_path: Path) -> None:
         make_store(tmp_path / "s", count=30)
@@ -525,3 +581,144 @@ class TestInventory:
             open_inventory(str(tmp_path / "m.json"))
         with pytest.raises(GcInputError, match="no inventory manifest"):
             open_inventory(str(tmp_path / "none.json"))
+
+
+# -- the engine's property, over both executors ---------------------------------------------
+
+_NAMES = st.text("ab/", min_size=1, max_size=4).filter(
+    lambda k: not k.startswith("/") and not k.endswith("/") and "//" not in k
+)
+_STATES = st.dictionaries(_NAMES, st.sampled_from(["live", "young", "old"]), max_size=25)
+
+
+def _property_case(root: Path, states: dict[str, str]) -> tuple[Store, set[str], set[str]]:
+    store = Store(provider="file", bucket=str(root), subpath="t")
+    keep: set[str] = set()
+    live: set[str] = {"zz-absent"}  # a live key naming nothing is harmless
+    for name, state in states.items():
+        key = f"k/{name}/o"  # object keys never clash with folders
+        path = root / "t" / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        stamp = YOUNG if state == "young" else OLD
+        os.utime(path, (stamp.timestamp(), stamp.timestamp()))
+        if state == "live":
+            live.add(key)
+        if state != "old":
+            keep.add(key)
+    return store, live, keep
+
+
+def _left(root: Path) -> set[str]:
+    base = root / "t"
+    return {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(states=_STATES, shards=st.integers(1, 6))
+def test_property_local_shards_keep_exactly_live_and_young(states, shards) -> None:
+    import tempfile
+
+    host = PluginHost.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store, live, keep = _property_case(root / "s", states)
+        report = gcscale.collect(
+            host,
+            store,
+            live,
+            GcOptions(grace="24h", journal=root / "j" / "gc.json", force=True),
+            gcscale.Execution(shards=shards),
+        )
+        assert _left(root / "s") == keep
+        assert report.deleted == len(states) - len(keep)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(states=_STATES, shards=st.integers(2, 5))
+def test_property_dask_shards_keep_exactly_live_and_young(states, shards, dask_client) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store, live, keep = _property_case(root / "s", states)
+        report = gcscale.collect(
+            PluginHost.load(),
+            store,
+            live,
+            GcOptions(grace="24h", journal=root / "j" / "gc.json", force=True),
+            gcscale.Execution(executor="dask", scheduler=dask_client, shards=shards),
+        )
+        assert _left(root / "s") == keep
+        assert report.executor == "dask" and report.ok
+
+
+class TestCli:
+    def _config(self, tmp_path: Path) -> Path:
+        config = tmp_path / "byob.toml"
+        config.write_text(
+            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
+        )
+        return config
+
+    def _gc(self, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "byob_core",
+                "gc",
+                "--config",
+                str(self._config(tmp_path)),
+                *argv,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
+        )
+
+    def test_inventory_from_the_command_line(self, tmp_path: Path) -> None:
+        store, live, young, garbage = make_store(tmp_path / "s", count=40)
+        rows = [(f"team/sub/{k}", 0, OLD) for k in sorted(garbage | live)]
+        # Sizes must agree with the objects for the re-check: read them back.
+        rows = [(k, (tmp_path / "s" / k).stat().st_size, m) for k, _, m in rows]
+        manifest = _s3_csv_inventory(tmp_path, store, rows)
+        (tmp_path / "live.txt").write_text("".join(f"{k}\n" for k in sorted(live)))
+        result = self._gc(
+            tmp_path,
+            "--live",
+            str(tmp_path / "live.txt"),
+            "--inventory",
+            str(manifest),
+            "--shards",
+            "2",
+            "--json",
+        )
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["deleted"] == len(garbage) and data["kept_changed"] == 0
+        assert data["shards"] == 2 and data["executor"] == "local"
+        assert remaining(tmp_path / "s") == live | young | {".byob/store.json"}
+
+    def test_progress_bar_and_text_report(self, tmp_path: Path) -> None:
+        _, live, _, garbage = make_store(tmp_path / "s", count=40)
+        (tmp_path / "live.txt").write_text("".join(f"{k}\n" for k in sorted(live)))
+        result = self._gc(
+            tmp_path, "--live", str(tmp_path / "live.txt"), "--shards", "3", "--progress", "bar"
+        )
+        assert result.returncode == 0, result.stderr
+        assert "keys" in result.stderr and "deleted" in result.stderr  # tqdm's bar
+        assert f"deleted                {len(garbage)}" in result.stdout
+        assert "shards                 3" in result.stdout
+
+    def test_bad_shard_count_is_exit_2(self, tmp_path: Path) -> None:
+        make_store(tmp_path / "s", count=3)
+        (tmp_path / "live.txt").write_text("runs/0/obj-0000.bin\n")
+        result = self._gc(tmp_path, "--live", str(tmp_path / "live.txt"), "--shards", "0")
+        assert result.returncode == 2 and "--shards" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -405,6 +405,8 @@ class _Coordinator:
         if previous is not None:
             self.start = dt.datetime.fromisoformat(previous["now"])
             self.done = {int(k): v for k, v in previous.get("done", {}).items()}
+        #: Shards a previous run finished (taken from the run journal, not run again).
+        self.carried = frozenset(self.done)
         self.failed: dict[int, str] = {}
         self.nested: tuple[str, ...] = ()
         self.live_counters: dict[int, tuple[str | None, dict[str, int]]] = {}
@@ -530,10 +532,13 @@ class _Coordinator:
             executor=self.execution.executor,
             shards=len(self.shards),
         )
+        report.resumed = bool(self.carried)
         phases: set[str] = set()
         for shard in self.shards:
             state = self.done.get(shard.index)
             entry: dict[str, Any] = {**shard.to_dict(), "state": "done"}
+            if shard.index in self.carried:
+                entry["resumed"] = True  # finished by an earlier run
             if state is not None:
                 counters = state["counters"]
                 room = gc.MAX_ERRORS - len(report.errors)
