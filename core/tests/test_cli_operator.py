@@ -278,3 +278,43 @@ class TestCompletion:
         assert lines[-2] == "--all"
         assert lines[-1] == "rotate"
         assert sys.executable  # the script needs no Python to complete
+
+
+class TestNoSecretInOperatorOutput:
+    SECRETS = (
+        "opScanSecret/AWS+abc=def0123456789",
+        "opScanClientSecret~Zq9xWvK3.abc",
+        "opScanAccountKey0123456789/abcdefghij+KLMN==",
+    )
+
+    def test_every_operator_command_keeps_secrets_out(self, config, capsys, tmp_path) -> None:
+        aws, entra, azure = self.SECRETS
+        text = config.read_text().replace(
+            'subpath = "o"',
+            f'subpath = "o"\nsecret_key = "{aws}"\nclient_secret = "{entra}"\naccount_key = "{azure}"',
+        )
+        config.write_text(text)
+        local = tmp_path / "f.bin"
+        local.write_bytes(b"f")
+        printed = []
+        for argv in (
+            ("provision", "--team", "omega", "--json"),
+            ("team", "list"),
+            ("team", "list", "--json"),
+            ("team", "show", "omega"),
+            ("team", "show", "omega", "--json"),
+            ("validate", "--all"),
+            ("validate", "--all", "--json"),
+            ("cp", "--progress", str(local), "byob://omega/f.bin"),
+            ("ls", "-l", "byob://omega/"),
+            ("rm", "byob://omega/f.bin", "--json"),
+            ("team", "rotate", "omega", "--set", f"secret_key={aws}x", "--json"),
+            ("team", "rotate", "omega", "--set", f"bucket={aws}", "--json"),
+            ("team", "show", "omega", "--json", f"--bogus={entra}"),
+        ):
+            code, out, err = run(capsys, *argv)
+            printed.append((argv, code, out + err))
+        for argv, _, output in printed:
+            for secret in self.SECRETS:
+                assert secret not in output, (argv, secret)
+        assert printed[-1][1] == 2 and json.loads(printed[-1][2].split("\n", 1)[0])["exit"] == 2
