@@ -21,7 +21,7 @@ import structlog
 from byob_core import config as config_mod
 from byob_core import keys
 from byob_core.config import Config, Resolution
-from byob_core.errors import ByobError, PluginError
+from byob_core.errors import ByobError, PluginError, ProvisionError
 from byob_core.findings import Finding, Report, Status
 from byob_core.plans import Action, Change, Plan
 from byob_core.plugins import PluginHost
@@ -466,7 +466,12 @@ class Byob:
         store = where.store
         if apply:
             self._refuse_foreign_marker(where)
-        plan = self.host.provision(store, self._provision_context(where, apply))
+        try:
+            plan = self.host.provision(store, self._provision_context(where, apply))
+        except ProvisionError as exc:
+            # The marker is left only by a complete run; the partial plan says what was made.
+            exc.plan = attrs.evolve(exc.plan, applied=apply, team=where.team)
+            raise
         marker_change = self._marker_change(where, apply=apply)
         if apply and record and where.scope == "team" and where.team is not None:
             self.records.record(where.team, store)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from byob_core import secrets
-from byob_core.errors import ByobError, GcBusyError, GcError, StoreAccessError
+from byob_core.errors import ByobError, GcBusyError, GcError, ProvisionError, StoreAccessError
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -474,15 +474,28 @@ def _print_plan(plan: Any, as_json: bool) -> None:
     pending = [c for c in plan.changes if c.action.value in ("create", "update") and not c.applied]
     manual = [c for c in plan.changes if c.action.value == "manual"]
     out(f"\n{len(pending)} to change, {len(manual)} manual step(s)")
+    if plan.failed:
+        out(f"stopped: step {plan.failed} failed; the steps after it did not run")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    _print_plan(_byob(args).plan(args.team), args.json)
-    return EXIT_OK
+    return _run_plan(args, apply=False)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    _print_plan(_byob(args).provision(args.team), args.json)
+    return _run_plan(args, apply=True)
+
+
+def _run_plan(args: argparse.Namespace, *, apply: bool) -> int:
+    byob = _byob(args)
+    try:
+        plan = byob.provision(args.team) if apply else byob.plan(args.team)
+    except ProvisionError as exc:
+        # What was applied before the failure, and which step failed, still go out.
+        _print_plan(exc.plan, args.json)
+        _fail(f"error: {exc}")
+        return EXIT_FAILED
+    _print_plan(plan, args.json)
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from byob_core import secrets
 
@@ -81,6 +82,19 @@ class SigningError(ByobError, ValueError):
 
 class StoreAccessError(ByobError, PermissionError):
     """The store refused access (credentials, permissions)."""
+
+
+class ProvisionError(StoreAccessError):
+    """A provisioning step failed. `plan` holds the changes made before it and the failed step.
+
+    The plan is complete up to the failure: changes marked applied were made, the change
+    named by ``plan.failed`` is the step that failed, and no later step ran.
+    """
+
+    def __init__(self, message: str, *, plan: Any, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        #: A `byob_core.plans.Plan` (not imported here: plans import this module's users).
+        self.plan = plan
 
 
 class GcError(ByobError, RuntimeError):

@@ -59,6 +59,8 @@ class Plan:
     changes: Sequence[Change]
     applied: bool = False
     team: str | None = None
+    #: The name of the step that failed (its change says why); None when every step ran.
+    failed: str | None = None
 
     @property
     def pending(self) -> list[Change]:
@@ -76,5 +78,6 @@ class Plan:
             "store": self.store.to_dict(),
             "team": self.team,
             "applied": self.applied,
+            "failed": self.failed,
             "changes": [c.to_dict() for c in self.changes],
         }

@@ -1,4 +1,10 @@
-"""A moto S3 server for the whole session (byob-aws's), fake keys, and fresh minio stores."""
+"""The S3 servers byob-minio's suite runs on, once per session each, and fresh minio stores.
+
+`s3_endpoint` is parametrized: every test that takes it runs on moto server (byob-aws's,
+which checks no signature) and on Ceph RGW (the repo's `rgw` fixture, which verifies
+SigV4 and answers several bucket APIs as Ceph 16.2 does). `minio_store` picks the keys
+of the server an endpoint belongs to.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +26,41 @@ def moto_endpoint():
             yield endpoint
 
 
+#: endpoint URL -> the keys of the server behind it (moto's unless registered here).
+KEYS: dict[str, Credentials] = {}
+#: endpoint URL -> "moto" or "rgw".
+SERVERS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", params=["moto", "rgw"])
+def s3_endpoint(request):
+    """The endpoint URL of moto server, then of Ceph RGW: each test runs on both."""
+    if request.param == "moto":
+        endpoint = request.getfixturevalue("moto_endpoint")
+    else:
+        rgw = request.getfixturevalue("rgw")
+        endpoint = rgw.endpoint
+        KEYS[endpoint] = Credentials(access_key=rgw.access_key, secret_key=rgw.secret_key)
+    SERVERS[endpoint] = request.param
+    return endpoint
+
+
+@pytest.fixture
+def s3_server(s3_endpoint) -> str:
+    """Which server `s3_endpoint` is: ``"moto"`` or ``"rgw"``."""
+    return SERVERS[s3_endpoint]
+
+
+def keys_for(endpoint_url: str) -> Credentials:
+    return KEYS.get(endpoint_url) or Credentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+
+
 def minio_store(endpoint_url: str, bucket: str | None = None, **fields) -> Store:
     """A minio store on `endpoint_url` as the core's config makes them: path-style, region set."""
     fields.setdefault("region", REGION)
     fields.setdefault("path_style", True)
     fields.setdefault("tls", endpoint_url.startswith("https://"))
-    fields.setdefault("credentials", Credentials(access_key=ACCESS_KEY, secret_key=SECRET_KEY))
+    fields.setdefault("credentials", keys_for(endpoint_url))
     return Store(
         provider=fields.pop("provider", "minio"),
         bucket=bucket or f"byob-minio-{uuid.uuid4().hex[:12]}",
@@ -41,15 +76,15 @@ def make_store():
 
 
 @pytest.fixture
-def store(moto_endpoint) -> Store:
+def store(s3_endpoint) -> Store:
     """A minio store on a bucket that does not exist yet."""
-    return minio_store(moto_endpoint, subpath="wandb")
+    return minio_store(s3_endpoint, subpath="wandb")
 
 
 # -- a MinIO-like front for moto -----------------------------------------------------------
 #
-# moto has per-bucket CORS and versioning everywhere; MinIO does not. This proxy forwards
-# every request to moto over HTTP, except those named in `refuse`, which it answers with
+# moto and RGW have per-bucket CORS and versioning everywhere; MinIO does not. This proxy
+# forwards every request to the server over HTTP (Host header and signature untouched), except those named in `refuse`, which it answers with
 # the XML error MinIO sends, so the plugin meets MinIO's answers over a real socket.
 
 NOT_IMPLEMENTED = (
@@ -138,12 +173,13 @@ class MinioLikeProxy:
 
 
 @pytest.fixture
-def minio_like(moto_endpoint):
-    """Start a MinIO-like proxy in front of moto: ``minio_like(refuse) -> proxy``."""
+def minio_like(s3_endpoint):
+    """Start a MinIO-like proxy in front of moto or RGW: ``minio_like(refuse) -> proxy``."""
     proxies: list[MinioLikeProxy] = []
 
     def start(refuse: dict[tuple[str, str], tuple[int, str, str]]) -> MinioLikeProxy:
-        proxy = MinioLikeProxy(moto_endpoint, refuse)
+        proxy = MinioLikeProxy(s3_endpoint, refuse)
+        KEYS[proxy.endpoint] = keys_for(s3_endpoint)
         proxies.append(proxy)
         return proxy
 

@@ -11,8 +11,8 @@ from byob_core.gc import GcOptions
 from byob_core.plugins import PluginHost
 
 
-def test_collect_objects_noncurrent_versions_and_stale_uploads(moto_endpoint, make_store, tmp_path):
-    store = make_store(moto_endpoint, subpath="team")
+def test_collect_objects_noncurrent_versions_and_stale_uploads(s3_endpoint, make_store, tmp_path):
+    store = make_store(s3_endpoint, subpath="team")
     byob = Byob(Config(instance=None, teams={"t": store}, data_dir=tmp_path), PluginHost.load())
     byob.provision("t")
     s3 = client(store)

@@ -1,4 +1,5 @@
-"""The core conformance suite, for a minio store and a coreweave store on moto server."""
+"""The core conformance suite, for a minio store and a coreweave store on moto server and on
+Ceph RGW (`s3_endpoint` is parametrized over both)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from byob_core.stores import Store
 from byob_core.testing import TEAM, ProviderContract, _http
 
 
-class _OnMoto(ProviderContract):
+class _OnS3Servers(ProviderContract):
     def test_multipart_upload_through_signed_urls(self, provisioned, store: Store) -> None:
         """The contract's multipart test, with parts sent as application/octet-stream.
 
@@ -35,19 +36,19 @@ class _OnMoto(ProviderContract):
         assert data == b"".join(chunks)
 
 
-class TestMinioContract(_OnMoto):
+class TestMinioContract(_OnS3Servers):
     """A minio store: custom endpoint 127.0.0.1:PORT, path-style, plain HTTP, us-east-1."""
 
     @pytest.fixture
-    def store(self, moto_endpoint, make_store) -> Store:
-        return make_store(moto_endpoint, subpath="conformance")
+    def store(self, s3_endpoint, make_store) -> Store:
+        return make_store(s3_endpoint, subpath="conformance")
 
 
-class TestCoreweaveContract(_OnMoto):
+class TestCoreweaveContract(_OnS3Servers):
     """A coreweave store pointed at the same server (CoreWeave itself is not reachable in tests)."""
 
     @pytest.fixture
-    def store(self, moto_endpoint, make_store) -> Store:
+    def store(self, s3_endpoint, make_store) -> Store:
         return make_store(
-            moto_endpoint, provider="coreweave", subpath="conformance", path_style=False
+            s3_endpoint, provider="coreweave", subpath="conformance", path_style=False
         )

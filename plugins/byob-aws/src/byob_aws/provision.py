@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from byob_core import secrets
+from byob_core.errors import ByobError, ProvisionError
 from byob_core.plans import Action, Change, Plan
 
 from byob_aws import documents as docs
@@ -137,18 +139,43 @@ class Provisioner:
         ]
 
     def run(self) -> Plan:
+        """Every step in order. A step that fails stops the run with `ProvisionError`, whose
+        plan holds the changes made so far and the failed step (never a bare exception)."""
         changes: list[Change] = []
         for step in self.steps():
+            name = step.__name__.replace("_step", "").replace("_", "-")
             try:
                 changes.extend(step())
             except Exception as exc:
                 cause = exc.__cause__ or exc
-                if not self.is_unsupported(cause):
-                    raise
-                # An S3-compatible server without this API: say so, and go on with the rest.
-                name = step.__name__.replace("_step", "").replace("_", "-")
-                changes.append(self.unsupported(name, cause))
+                if self.is_unsupported(cause):
+                    # An S3-compatible server without this API: say so, and go on with the rest.
+                    changes.append(self.unsupported(name, cause))
+                    continue
+                raise self.failure(name, changes, exc) from exc
         return Plan(store=self.store, changes=changes, applied=self.context.apply)
+
+    def failure(self, name: str, changes: list[Change], exc: BaseException) -> ProvisionError:
+        """The error of step `name` failing after `changes`; its plan shows both."""
+        why = str(exc) if isinstance(exc, ByobError) else f"{type(exc).__name__}: {exc}"
+        failed = Change(
+            name=name,
+            action=Action.MANUAL,
+            summary=secrets.redact(f"failed: {why}; the steps after it did not run"),
+            steps=["fix the cause, then run `python -m byob_core provision` again"],
+        )
+        plan = Plan(
+            store=self.store,
+            changes=[*changes, failed],
+            applied=self.context.apply,
+            failed=name,
+        )
+        done = [c.name for c in changes if c.applied]
+        return ProvisionError(
+            f"provisioning step {name!r} failed ({why}); applied before it: "
+            + (", ".join(done) or "nothing"),
+            plan=plan,
+        )
 
     # -- what an S3-compatible provider (byob-minio) replaces ------------------------------
     def is_unsupported(self, exc: BaseException) -> bool:

@@ -24,6 +24,7 @@ from byob_aws.provision import (
     settings_of,
 )
 from byob_aws.s3 import error_code, translate
+from byob_core.errors import ProvisionError
 from byob_core.plans import Action, Change, Plan
 
 from byob_minio import quirks
@@ -82,7 +83,11 @@ class Provisioner(aws_provision.Provisioner):
         return steps
 
     def run(self) -> Plan:
-        return attrs.evolve(super().run(), store=self.shown)
+        try:
+            return attrs.evolve(super().run(), store=self.shown)
+        except ProvisionError as exc:
+            exc.plan = attrs.evolve(exc.plan, store=self.shown)
+            raise
 
     def bucket_step(self) -> list[Change]:
         return [self._bucket()]
@@ -233,22 +238,23 @@ class Provisioner(aws_provision.Provisioner):
     def _encryption(self) -> Change:
         arn = kms_key_arn(self.store, self.settings)
         kes_key = self.settings.get("kes_key")
-        rules = self._read(
-            "default encryption",
-            lambda: self.s3.get_bucket_encryption(Bucket=self.bucket)[
-                "ServerSideEncryptionConfiguration"
-            ]["Rules"],
-            quirks.MISSING_ENCRYPTION,
-        )
-        current = None if rules in (None, NotImplemented) else default_encryption(rules)
         if not encryption_wanted(self.settings) and not kes_key and not arn:
+            # Not even read: some servers answer GET ?encryption with something else.
             return Change(
                 name="encryption",
                 action=Action.NONE,
-                current=current,
                 desired=None,
                 summary="default encryption not asked for (encryption = none)",
             )
+        answer = self._read(
+            "default encryption",
+            lambda: self.s3.get_bucket_encryption(Bucket=self.bucket),
+            quirks.MISSING_ENCRYPTION,
+        )
+        rules = quirks.encryption_rules(answer)
+        if rules is quirks.UNEXPECTED:
+            return self._encryption_unreadable(kes_key, arn)
+        current = None if rules in (None, NotImplemented) else default_encryption(rules)
         if kes_key:
             desired = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": str(kes_key)}
             satisfied = current == desired
@@ -309,6 +315,24 @@ class Provisioner(aws_provision.Provisioner):
                 if kes_key
                 else self.advice.sse_s3_steps(self.bucket),
             ),
+        )
+
+    def _encryption_unreadable(self, kes_key: Any, arn: str | None) -> Change:
+        """GET ?encryption answered with no encryption configuration (Ceph 16.2 sends a
+        bucket listing): the current setting is unknown, so a person checks it."""
+        return Change(
+            name="encryption",
+            action=Action.MANUAL,
+            summary="the server's answer to GET ?encryption is not an encryption configuration "
+            "(it has no Rules): this server does not report default encryption, so byob "
+            "cannot tell or set it",
+            current=None,
+            desired={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": str(kes_key)}
+            if kes_key
+            else {"SSEAlgorithm": "AES256"},
+            steps=self.advice.kes_steps(self.bucket, kes_key)
+            if kes_key or arn
+            else self.advice.sse_s3_steps(self.bucket),
         )
 
     def _cors_server_side(self) -> Change:

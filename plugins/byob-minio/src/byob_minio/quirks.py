@@ -46,6 +46,26 @@ CORS_SERVER_SIDE = (
 )
 
 
+#: `encryption_rules` of an answer that is not an encryption configuration.
+UNEXPECTED: Any = object()
+
+
+def encryption_rules(answer: Any) -> Any:
+    """The rules of a GetBucketEncryption answer: None or NotImplemented as given, else a list.
+
+    `UNEXPECTED` when the server answered something else: Ceph RGW 16.2 answers
+    ``GET ?encryption`` with a ``ListBucketResult``, which botocore parses into an empty
+    ``ServerSideEncryptionConfiguration``.
+    """
+    if answer is None or answer is NotImplemented:
+        return answer
+    config = answer.get("ServerSideEncryptionConfiguration") if isinstance(answer, dict) else None
+    rules = config.get("Rules") if isinstance(config, dict) else None
+    if not isinstance(rules, list):
+        return UNEXPECTED
+    return rules
+
+
 def is_not_implemented(exc: BaseException) -> bool:
     """Whether the server said it does not have this operation (HTTP 501)."""
     if error_code(exc) in NOT_IMPLEMENTED:

@@ -17,6 +17,7 @@ from byob_aws import validate as aws_validate
 from byob_aws.provision import (
     default_encryption,
     desired_lifecycle,
+    encryption_wanted,
     int_setting,
     kms_key_arn,
     settings_of,
@@ -75,7 +76,53 @@ class Validator:
                 findings.append(self._skip(name, "the bucket cannot be reached"))
             else:
                 findings.append(check())
+        findings = self._settle_region(findings)
         return [f if f.provider else _tagged(f, self.provider.spec.name) for f in findings]
+
+    def _settle_region(self, findings: list[Finding]) -> list[Finding]:
+        """A region the server does not echo is a WARN when signing for the store's works.
+
+        Ceph RGW reports its zonegroup (``default``) as the location and accepts requests
+        signed for ``us-east-1``; what matters is that signed requests are accepted: the
+        signed round trip when it ran, else a signed read of a missing key (404 means the
+        signature was accepted; a wrong region gets 403).
+        """
+        checks = {f.check: i for i, f in enumerate(findings)}
+        at = checks.get(self._id("region"))
+        if at is None or not findings[at].details.get("mismatch"):
+            return findings
+        region = findings[at]
+        signed = findings[checks[self._id("signed-url")]]
+        if signed.status is Status.PASS:
+            how = "a signed PUT then GET for it round-trips"
+        elif signed.status is Status.SKIP and self._signed_read_accepted():
+            how = "a read signed for it is accepted"
+        else:
+            return findings
+        location, wanted = region.details["location"], self.store.region
+        findings[at] = Finding.warned(
+            region.check,
+            f"the server reports region {location!r}, not the store's {wanted}, "
+            f"but {how}: an S3-compatible server need not echo the region it signs for",
+            hint=f"keep region = {wanted!r} (signing works); set region = {location!r} only "
+            "if the server's administrator says requests must be signed for it",
+            location=location,
+        )
+        return findings
+
+    def _signed_read_accepted(self) -> bool:
+        from byob_aws.s3 import presigner
+        from byob_core.signing import SignRequest, utcnow
+
+        key = aws_validate.probe_key(self.store, "region")
+        [get] = presigner(self.store, self.provider.spec.user_param).sign_many(
+            [SignRequest(key=key, method="GET", at=utcnow())]
+        )
+        try:
+            status, _, _ = aws_validate.http("GET", get.url, None, dict(get.headers))
+        except OSError:
+            return False
+        return status == 404
 
     # -- helpers --------------------------------------------------------------------------
     def _id(self, name: str) -> str:
@@ -143,11 +190,14 @@ class Validator:
                 location=location,
             )
         if location != wanted:
+            # `_settle_region` makes this a WARN if requests signed for `wanted` work.
             return Finding.failed(
                 self._id("region"),
-                f"the server's region is {location}, the store says {wanted}",
+                f"the server's region is {location}, the store says {wanted}, and requests "
+                "signed for it were not shown to work",
                 hint=f"set region = {location!r} for the store (SigV4 signs with the region)",
                 location=location,
+                mismatch=True,
             )
         return Finding.passed(self._id("region"), f"region {location} matches", location=location)
 
@@ -176,6 +226,12 @@ class Validator:
         )
 
     def _encryption(self) -> Finding:
+        if (
+            not encryption_wanted(self.settings)
+            and not self.settings.get("kes_key")
+            and not kms_key_arn(self.store, self.settings)
+        ):
+            return self._skip("encryption", "default encryption not asked for (encryption = none)")
         try:
             answer = self._get(
                 lambda: self.s3.get_bucket_encryption(Bucket=self.bucket),
@@ -189,8 +245,17 @@ class Validator:
             )
         except Exception as exc:
             return self._error("encryption", "default encryption", exc)
-        rules = (answer or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-        current = default_encryption(rules)
+        rules = quirks.encryption_rules(answer)
+        if rules is quirks.UNEXPECTED:
+            return Finding.warned(
+                self._id("encryption"),
+                "the server's answer to GET ?encryption is not an encryption configuration: "
+                "it does not report default encryption, so byob cannot tell whether objects "
+                "are encrypted at rest",
+                hint="check the server's encryption settings by hand; "
+                + " ; ".join(self.advice.sse_s3_steps(self.bucket)),
+            )
+        current = default_encryption(rules or [])
         if current is None:
             return Finding.warned(
                 self._id("encryption"),
