@@ -117,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + " |")
     print()
     print("\n".join(notes))
+    if hasattr(os, "getloadavg"):
+        print(
+            "load average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        )
     return 0
 
 

@@ -38,7 +38,7 @@ from fsspec.spec import AbstractFileSystem
 from byob_core import keys
 from byob_core.config import INSTANCE, check_team_name
 from byob_core.config import from_mapping as config_from_mapping
-from byob_core.errors import ByobError, ConfigError, StoreAccessError, UnsafeKeyError
+from byob_core.errors import ByobError, ConfigError, UnsafeKeyError
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -365,6 +365,8 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         self.reader = reader
         self.byob = byob if byob is not None else _load_byob(config, config_data)
         self._places: dict[str, _Place] = {}
+        #: Per team, what signing needs of its store without a filesystem (`_sign_scope`).
+        self._scopes: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._places_lock = threading.Lock()
 
     # -- paths --------------------------------------------------------------------------
@@ -1108,13 +1110,9 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         for reads, 24 hours for PUT) and the provider's maximum applies. A ``file``
         store cannot sign (`UnsupportedError`, a `NotImplementedError`).
         """
-        try:
-            place, key, _ = self._file(path)
-            team = place.team
-        except StoreAccessError:
-            # A store whose filesystem cannot be built (GCS with HMAC keys, which gcsfs
-            # does not take) still signs: the same guard, without the filesystem.
-            team, key = self._sign_target(path)
+        # No provider filesystem is built to sign (GCS with HMAC keys has none that works,
+        # and none is needed): the same guard as `_locate`, on the store alone.
+        team, key = self._sign_target(path)
         signed = self.byob.sign(
             [key],
             team=team,
@@ -1134,15 +1132,32 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         team, _, key = text.partition("/")
         if not key:
             raise IsADirectoryError(errno.EISDIR, "the root of a team is a directory", str(path))
-        store = self.byob.resolve(team, reader=self.reader).store
+        prefix, hidden = self._sign_scope(team)
         try:
-            keys.join(store.subpath, key)
+            keys.full_key(prefix, key)
         except UnsafeKeyError as exc:
             raise _refused(path, str(exc)) from None
-        hidden = self._nested(store, _PlainPaths())
-        if any(key == h or key.startswith(h + "/") for h in hidden):
+        if hidden and any(key == h or key.startswith(h + "/") for h in hidden):
             raise _refused(path, f"key {key!r} belongs to another configured store")
         return team, key
+
+    def _sign_scope(self, team: str) -> tuple[str, tuple[str, ...]]:
+        """(key prefix, hidden keys) of a team's store, from its place or worked out once."""
+        place = self._places.get(team)
+        if place is not None:
+            return place.key_prefix, place.hidden
+        scope = self._scopes.get(team)
+        if scope is None:
+            if team in ("", ".", ".."):
+                raise _refused(team, "byob:// paths start with a team name: byob://<team>/<key>")
+            try:
+                keys.check(team)
+            except UnsafeKeyError as exc:
+                raise _refused(team, f"team name refused: {exc}") from None
+            store = self.byob.resolve(team, reader=self.reader).store
+            scope = (store.prefix, self._nested(store, _PlainPaths()))
+            self._scopes[team] = scope
+        return scope
 
     def __repr__(self) -> str:
         source = self.byob.config.source

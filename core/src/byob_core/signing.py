@@ -184,6 +184,12 @@ class RequestSigner:
         )
 
 
+#: ``"00"`` to ``"59"`` and the matching `timedelta`s: the second of a minute, for
+#: prepared signers that build their time fields once a minute and add the second.
+SECOND_TEXT = tuple(f"{s:02d}" for s in range(60))
+SECOND_DELTA = tuple(dt.timedelta(seconds=s) for s in range(60))
+
+
 def stamp_of(at: dt.datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` of a UTC time (SigV4 and GOOG4 ``X-*-Date``), cheaper than strftime."""
     return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 (a quarter the cost of f-strings here)

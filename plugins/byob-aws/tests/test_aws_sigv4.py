@@ -464,11 +464,13 @@ class TestPreparedAgainstBotocore:
         )
         signer = presigner.prepare("GET", dt.timedelta(hours=1))
         start = int(AT.timestamp())
-        ticks = [t + 0.5 for t in range(start, start + 3 * 86400, 43200)]  # crosses dates
+        # Seconds, a minute boundary, the same second twice, and new dates (new keys).
+        offsets = [0, 1, 52, 53, 53, 54, 113, 43200, 86400, 86400 + 7, 3 * 86400]
+        ticks = [start + o + 0.5 for o in offsets]
         with mock.patch.object(signing, "clock", side_effect=ticks):
-            urls = [signer.sign_keys(["a b"], user="u")[0] for _ in range(6)]
-        for i, signed in enumerate(urls):
-            at = dt.datetime.fromtimestamp(start + i * 43200, dt.UTC)
+            urls = [signer.sign_keys(["a b"], user="u")[0] for _ in offsets]
+        for offset, signed in zip(offsets, urls, strict=True):
+            at = dt.datetime.fromtimestamp(start + offset, dt.UTC)
             request = SignRequest(key="a b", at=at, expires=dt.timedelta(hours=1), user="u")
             assert signed == presigner.sign(request)
 

@@ -498,11 +498,12 @@ class TestPreparedSigner:
         signer = BlobSigner(account="acct", container="cont", base_url="https://h", key=RAW)
         prepared = signer.prepare("PUT", dt.timedelta(hours=1))
         start = int(dt.datetime(2030, 1, 1, tzinfo=dt.UTC).timestamp())
-        ticks = [t + 0.9 for t in range(start, start + 10)]
+        offsets = [0, 1, 58, 59, 59, 60, 61, 3600, 86400 + 5]  # minute, hour and day boundaries
+        ticks = [start + o + 0.9 for o in offsets]
         with mock.patch.object(signing, "clock", side_effect=ticks):
-            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in range(5)]
-        for i, signed in enumerate(got):
-            at = dt.datetime.fromtimestamp(start + i, dt.UTC)
+            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in offsets]
+        for offset, signed in zip(offsets, got, strict=True):
+            at = dt.datetime.fromtimestamp(start + offset, dt.UTC)
             request = SignRequest(
                 key="a b", method="PUT", at=at, expires=dt.timedelta(hours=1), user="u"
             )

@@ -376,11 +376,12 @@ class TestPreparedSigner:
         signer = HmacSigner(bucket=BUCKET, access_id="GOOG1ACCESS", secret="secret")
         prepared = signer.prepare("GET", dt.timedelta(minutes=5))
         start = int(AT.timestamp())
-        ticks = [t + 0.25 for t in range(start, start + 3 * 86400, 43200)]
+        offsets = [0, 1, 52, 53, 53, 54, 113, 43200, 86400, 86400 + 7, 3 * 86400]
+        ticks = [start + o + 0.25 for o in offsets]
         with mock.patch.object(signing, "clock", side_effect=ticks):
-            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in range(6)]
-        for i, signed in enumerate(got):
-            at = dt.datetime.fromtimestamp(start + i * 43200, dt.UTC)
+            got = [prepared.sign_keys(["a b"], user="u")[0] for _ in offsets]
+        for offset, signed in zip(offsets, got, strict=True):
+            at = dt.datetime.fromtimestamp(start + offset, dt.UTC)
             request = SignRequest(
                 key="a b", method="GET", at=at, expires=dt.timedelta(minutes=5), user="u"
             )

@@ -33,7 +33,14 @@ from urllib.parse import quote, urlsplit
 import attrs
 from byob_core import signing as _signing
 from byob_core.errors import SigningError
-from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest, stamp_of
+from byob_core.signing import (
+    DEFAULT_EXPIRES,
+    SECOND_DELTA,
+    SECOND_TEXT,
+    SignedRequest,
+    SignRequest,
+    stamp_of,
+)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -444,6 +451,7 @@ class PreparedPresigner:
         "_given",
         "_lifetime",
         "_method",
+        "_minute",
         "_now",
         "_presigner",
         "_q_head",
@@ -485,6 +493,14 @@ class PreparedPresigner:
         self._user_last = all(_sorts_after(self._user_q, name + "=") for name in names)
         self._now: _Timing = (None, "", "", "", b"", dt.datetime.min)
         self._given: _Timing = (None, "", "", "", b"", dt.datetime.min)
+        self._minute: tuple[Any, str, str, str, bytes, dt.datetime] = (
+            None,
+            "",
+            "",
+            "",
+            b"",
+            dt.datetime.min,
+        )
 
     def __repr__(self) -> str:
         return f"PreparedPresigner({self._presigner!r}, {self._method}, {self._seconds} s)"
@@ -501,6 +517,34 @@ class PreparedPresigner:
             expires_at,
         )
 
+    def _second(self, second: int) -> _Timing:
+        """The timing of `second`: the minute's templates (built once a minute) plus the second."""
+        minute, within = divmod(second, 60)
+        parts = self._minute
+        if parts[0] != minute:
+            start = minute * 60
+            stamp = "%04d%02d%02dT%02d%02d" % time.gmtime(start)[:5]  # noqa: UP031
+            date = stamp[:8]
+            parts = self._minute = (
+                minute,
+                f"{self._q_head}{date}{self._q_scope}&X-Amz-Date={stamp}",
+                f"{ALGORITHM}\n{stamp}",
+                f"Z\n{date}{self._scope_tail}\n",
+                self._presigner.signing_key(date),
+                dt.datetime.fromtimestamp(start + self._seconds, dt.UTC),
+            )
+        _, auth, sts_head, sts_tail, key, expires_base = parts
+        text = SECOND_TEXT[within]
+        auth = f"{auth}{text}Z"
+        return (
+            second,
+            auth + self._tail_canon,
+            auth + self._tail_url,
+            f"{sts_head}{text}{sts_tail}",
+            key,
+            expires_base + SECOND_DELTA[within],
+        )
+
     def sign_keys(
         self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
     ) -> list[SignedRequest]:
@@ -508,9 +552,7 @@ class PreparedPresigner:
             second = int(_signing.clock())
             timing = self._now
             if timing[0] != second:
-                expires_at = dt.datetime.fromtimestamp(second + self._seconds, dt.UTC)
-                stamp = "%04d%02d%02dT%02d%02d%02dZ" % time.gmtime(second)[:6]  # noqa: UP031
-                timing = self._now = self._timing(second, stamp, expires_at)
+                timing = self._now = self._second(second)
         else:
             timing = self._given
             if timing[0] != at:

@@ -36,7 +36,7 @@ from urllib.parse import quote
 import attrs
 from byob_core import signing as _signing
 from byob_core.errors import SigningError
-from byob_core.signing import SignedRequest, SignRequest
+from byob_core.signing import SECOND_DELTA, SECOND_TEXT, SignedRequest, SignRequest
 
 #: The signed version (``sv``) byob writes. Any version from 2020-12-06 on has the
 #: account-key string-to-sign above; 2025-11-05 is the newest version Azurite knows, so
@@ -461,6 +461,7 @@ class PreparedBlobSigner:
         self._renew = renew
         self._now: tuple[object, str, str, dt.datetime] = (None, "", "", dt.datetime.min)
         self._given: tuple[object, str, str, dt.datetime] = (None, "", "", dt.datetime.min)
+        self._minute: tuple[object, str, str, dt.datetime] = (None, "", "", dt.datetime.min)
         self._bind(signer)
 
     def _bind(self, signer: BlobSigner) -> None:
@@ -501,8 +502,20 @@ class PreparedBlobSigner:
             second = int(_signing.clock())
             timing = self._now
             if timing[0] != second:
-                expires_at = dt.datetime.fromtimestamp(second + self._seconds, dt.UTC)
-                timing = self._now = self._expiry(second, expires_at)
+                # The expiry's minute is formatted once a minute; each second adds two digits.
+                minute, within = divmod(second + self._seconds, 60)
+                parts = self._minute
+                if parts[0] != minute:
+                    first = self._expiry(None, dt.datetime.fromtimestamp(minute * 60, dt.UTC))
+                    parts = self._minute = (minute, first[1][:-3], first[2][:-3], first[3])
+                _, se, se_q, base = parts
+                text = SECOND_TEXT[within]
+                timing = self._now = (
+                    second,
+                    f"{se}{text}Z",
+                    f"{se_q}{text}Z",
+                    base + SECOND_DELTA[within],
+                )
         else:
             timing = self._given
             if timing[0] != at:

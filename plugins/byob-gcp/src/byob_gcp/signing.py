@@ -34,7 +34,15 @@ from urllib.parse import quote, urlsplit
 
 from byob_core import signing as _signing
 from byob_core.errors import SigningError
-from byob_core.signing import DEFAULT_EXPIRES, SignedRequest, SignRequest, stamp_of, utcnow
+from byob_core.signing import (
+    DEFAULT_EXPIRES,
+    SECOND_DELTA,
+    SECOND_TEXT,
+    SignedRequest,
+    SignRequest,
+    stamp_of,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -397,6 +405,14 @@ class PreparedV4Signer:
         self._now: _Timing = (None, "", b"", "", dt.datetime.min)
         self._given: _Timing = (None, "", b"", "", dt.datetime.min)
         self._parallel = isinstance(signer, RsaSigner)
+        self._minute: tuple[Any, str, str, str, str, dt.datetime] = (
+            None,
+            "",
+            "",
+            "",
+            "",
+            dt.datetime.min,
+        )
 
     def __repr__(self) -> str:
         return f"PreparedV4Signer({self._signer!r}, {self._method}, {self._seconds} s)"
@@ -412,6 +428,35 @@ class PreparedV4Signer:
         prefix = f"{signer.algorithm}\n{stamp}\n{scope}\n".encode("ascii")
         return (when, query, prefix, stamp[:8], expires_at)
 
+    def _second(self, second: int) -> _Timing:
+        """The timing of `second`: the minute's templates (built once a minute) plus the second."""
+        minute, within = divmod(second, 60)
+        parts = self._minute
+        if parts[0] != minute:
+            start = minute * 60
+            signer = self._signer
+            stamp = "%04d%02d%02dT%02d%02d" % time.gmtime(start)[:5]  # noqa: UP031
+            scope = f"{stamp[:8]}/auto/storage/goog4_request"
+            parts = self._minute = (
+                minute,
+                f"X-Goog-Algorithm={signer.algorithm}"
+                f"&X-Goog-Credential={_q(f'{signer.credential_id}/{scope}')}"
+                f"&X-Goog-Date={stamp}",
+                f"{signer.algorithm}\n{stamp}",
+                f"Z\n{scope}\n",
+                stamp[:8],
+                dt.datetime.fromtimestamp(start + self._seconds, dt.UTC),
+            )
+        _, query, head, tail, day, expires_base = parts
+        text = SECOND_TEXT[within]
+        return (
+            second,
+            f"{query}{text}Z&{self._expires}&X-Goog-SignedHeaders=host",
+            f"{head}{text}{tail}".encode("ascii"),
+            day,
+            expires_base + SECOND_DELTA[within],
+        )
+
     def sign_keys(
         self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
     ) -> list[SignedRequest]:
@@ -419,9 +464,7 @@ class PreparedV4Signer:
             second = int(_signing.clock())
             timing = self._now
             if timing[0] != second:
-                expires_at = dt.datetime.fromtimestamp(second + self._seconds, dt.UTC)
-                stamp = "%04d%02d%02dT%02d%02d%02dZ" % time.gmtime(second)[:6]  # noqa: UP031
-                timing = self._now = self._timing(second, stamp, expires_at)
+                timing = self._now = self._second(second)
         else:
             timing = self._given
             if timing[0] != at:
