@@ -78,9 +78,27 @@ class TestApply:
         assert docs.missing_grants(policy, store.bucket, PRINCIPAL) == []
         rules = client.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
         assert rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 14
+        assert rules[0]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
         assert rules[0]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 7
         pab = client.get_public_access_block(Bucket=store.bucket)["PublicAccessBlockConfiguration"]
         assert all(pab.values())
+
+    def test_a_lifecycle_rule_that_leaves_orphan_delete_markers_is_updated(self, store):
+        """A byob rule provisioned before it expired delete markers (or edited since):
+        the plan updates it, and says so."""
+        provision(store, apply=True)
+        client = s3.client(store)
+        [rule] = client.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+        rule.pop("Expiration")
+        client.put_bucket_lifecycle_configuration(
+            Bucket=store.bucket, LifecycleConfiguration={"Rules": [rule]}
+        )
+        plan = by_name(provision(store, apply=False))
+        assert plan["lifecycle"].action is Action.UPDATE
+        assert "remove delete markers that cover no version" in plan["lifecycle"].summary
+        provision(store, apply=True)
+        [rule] = client.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+        assert rule["Expiration"] == {"ExpiredObjectDeleteMarker": True}
 
     def test_a_drifted_setting_is_updated(self, store):
         provision(store, apply=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+import attrs
+from byob_aws.provision import desired_lifecycle
 from byob_aws.s3 import client
 from byob_aws.testing import undo_window_scenario
 from byob_core.stores import Credentials, Store
@@ -44,3 +46,16 @@ class TestUndoWindowOnRgw:
         assert after["team/live/a"] == written["team/live/a"]
         report = steps["purge_later"]
         assert (report.versions_deleted, report.error_count) == (5, 0)  # 3 versions, 2 markers
+
+
+class TestLifecycleOnRgw:
+    def test_rgw_accepts_byobs_rule_that_expires_orphan_delete_markers(self, rgw):
+        store = rgw_versioned_store(rgw)
+        rule = desired_lifecycle(attrs.evolve(store, subpath="team"), {})
+        s3 = client(store)
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=store.bucket, LifecycleConfiguration={"Rules": [rule]}
+        )
+        [back] = s3.get_bucket_lifecycle_configuration(Bucket=store.bucket)["Rules"]
+        assert back["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+        assert back["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30

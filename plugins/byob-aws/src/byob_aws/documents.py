@@ -260,11 +260,13 @@ def lifecycle_rule(
     noncurrent_days: int = DEFAULT_NONCURRENT_DAYS,
     abort_multipart_days: int = DEFAULT_ABORT_MULTIPART_DAYS,
 ) -> dict[str, Any]:
-    """Expire noncurrent versions and abort stale multipart uploads under `prefix`."""
+    """Expire noncurrent versions, remove delete markers that no longer cover a version
+    (``ExpiredObjectDeleteMarker``) and abort stale multipart uploads under `prefix`."""
     return {
         "ID": rule_id,
         "Status": "Enabled",
         "Filter": {"Prefix": prefix},
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
         "NoncurrentVersionExpiration": {"NoncurrentDays": int(noncurrent_days)},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": int(abort_multipart_days)},
     }
@@ -290,6 +292,8 @@ def rule_matches(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool
     return (
         current.get("Status") == desired["Status"]
         and prefix(current) == prefix(desired)
+        and bool(current.get("Expiration", {}).get("ExpiredObjectDeleteMarker"))
+        == bool(desired.get("Expiration", {}).get("ExpiredObjectDeleteMarker"))
         and current.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays")
         == desired["NoncurrentVersionExpiration"]["NoncurrentDays"]
         and current.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation")

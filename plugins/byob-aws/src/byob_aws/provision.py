@@ -690,7 +690,10 @@ class Provisioner:
         desired = {"Rules": [r for r in current if r.get("ID") != rule["ID"]] + [rule]}
         days = rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
         aborts = rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
-        what = f"expire noncurrent versions after {days} days, abort incomplete uploads after {aborts} days"
+        what = (
+            f"expire noncurrent versions after {days} days, remove delete markers that cover "
+            f"no version, abort incomplete uploads after {aborts} days"
+        )
         return [
             self.change(
                 "lifecycle",

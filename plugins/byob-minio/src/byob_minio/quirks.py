@@ -126,7 +126,8 @@ def sse_s3_steps(bucket: str) -> list[str]:
 def lifecycle_steps(bucket: str, prefix: str, noncurrent_days: int) -> list[str]:
     scope = f" --prefix {prefix!r}" if prefix else ""
     return [
-        f"mc ilm rule add {ALIAS}/{bucket}{scope} --noncurrent-expire-days {noncurrent_days}",
+        f"mc ilm rule add {ALIAS}/{bucket}{scope} --noncurrent-expire-days {noncurrent_days}"
+        " --expire-delete-marker",
         f"mc admin config set {ALIAS} api stale_uploads_expiry=24h "
         "(MinIO aborts stale multipart uploads itself)",
     ]
