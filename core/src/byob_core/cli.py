@@ -437,7 +437,14 @@ def _parse_at(text: str | None) -> dt.datetime | None:
         raise UsageError(
             f"--at {text!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z"
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        value.astimezone(dt.UTC) + dt.timedelta(days=400)  # room for any URL lifetime
+    except OverflowError:
+        raise UsageError(
+            f"--at {text!r} is too close to the end of the calendar for a signed URL"
+        ) from None
+    return value
 
 
 def cmd_sign(args: argparse.Namespace) -> int:

@@ -53,7 +53,8 @@ DEPLOYMENTS = ("self-managed", "dedicated", "saas")
 CLOUDS = ("aws", "gcp", "azure")
 #: The name that addresses the instance store where a team name is expected (byob://_instance/...).
 INSTANCE = "_instance"
-_TEAM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# \Z, not $: "$" also matches before a trailing newline, and "omega\n" is not a name.
+_TEAM_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 
 #: Platform principals by deployment (SPEC §3). A self-managed instance names its own.
 DEFAULT_PRINCIPALS: Mapping[str, Mapping[str, str]] = {
@@ -209,6 +210,41 @@ def _find_path(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) 
     return default if default.is_file() else None
 
 
+#: A configuration file larger than this is refused (``--config /dev/zero`` must not hang).
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def read_config_text(source: Path) -> str:
+    """The text of a configuration file: UTF-8, a regular file, at most `MAX_CONFIG_BYTES`.
+
+    Every problem is a `ConfigError` naming the file (exit 2), never a traceback.
+    """
+    try:
+        if source.is_dir():
+            raise IsADirectoryError(21, "it is a directory")
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError([("", f"configuration file {source} does not exist")]) from None
+    except OSError as exc:
+        raise ConfigError(
+            [("", f"cannot read configuration file {source}: {exc.strerror or exc}")]
+        ) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [("", f"configuration file {source} is larger than {MAX_CONFIG_BYTES >> 20} MiB")],
+            source=str(source),
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [("", f"not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line}")],
+            source=str(source),
+        ) from None
+
+
 def load(
     path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -218,14 +254,7 @@ def load(
     source = _find_path(path, env)
     if source is None:
         return from_mapping({}, environ=env)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([("", f"configuration file {source} does not exist")]) from None
-    except OSError as exc:
-        raise ConfigError(
-            [("", f"cannot read configuration file {source}: {exc.strerror}")]
-        ) from None
+    text = read_config_text(source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -121,6 +121,8 @@ LIVE_MISSING_LIMIT = 0.5
 
 # -- durations ---------------------------------------------------------------------------
 
+#: Longer durations are refused (a timedelta overflows past 999,999,999 days).
+MAX_DURATION_SECONDS = 100 * 366 * 86400
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 
@@ -148,6 +150,10 @@ def parse_duration(text: str) -> dt.timedelta:
             position += 1
     if not compact or position != len(compact):
         raise GcInputError(f"invalid duration {text!r}", hint=hint)
+    if seconds > MAX_DURATION_SECONDS:
+        raise GcInputError(
+            f"duration {text!r} is longer than 100 years", hint="give a grace such as 24h or 30d"
+        )
     return dt.timedelta(seconds=seconds)
 
 
@@ -551,11 +557,16 @@ class GcReport:
 
 def _read_journal(path: Path) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a directory")
+        text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise GcError(f"cannot read the journal {path}: {exc.strerror or exc}") from None
+        raise GcInputError(
+            f"cannot read the journal {path}: {exc.strerror or exc}",
+            hint="--journal names a file (created if missing) in a writable directory",
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -612,9 +623,9 @@ def _store_lock(path: Path, store: Store) -> Iterator[None]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise GcError(
+        raise GcInputError(
             f"cannot create the garbage-collection lock {path}: {exc.strerror or exc}",
-            hint="the journal directory must be a writable directory",
+            hint="--journal names a file (created if missing) in a writable directory",
         ) from None
     try:
         if not _try_lock(fd):

@@ -121,7 +121,13 @@ def resolve_lifetime(
     elif isinstance(expires, dt.timedelta):
         lifetime = expires
     else:
-        lifetime = dt.timedelta(seconds=int(expires))
+        try:
+            lifetime = dt.timedelta(seconds=int(expires))
+        except OverflowError:
+            raise SigningError(
+                f"a lifetime of {expires} seconds is out of range",
+                hint="give --expires in seconds, such as 3600 (at most the provider's limit)",
+            ) from None
     if lifetime.total_seconds() < 1:
         raise SigningError(
             f"a signed URL must live at least 1 second, not {lifetime.total_seconds():g}",

@@ -9,6 +9,7 @@ once the team exists: every verb refuses a configured store that differs from th
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -51,6 +52,24 @@ class TeamCreation:
         }
 
 
+def write_config(path: Path, text: str, mode: int) -> None:
+    """Replace the configuration file atomically through ``<path>.tmp``, which never stays
+    behind: a failed write or rename removes it, and the error names the file (exit 2)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ConfigError(
+                [("--config", f"cannot write {path}: {exc.strerror or exc}")], source=str(path)
+            ) from None
+        raise
+
+
 def create_team(
     name: str,
     *,
@@ -68,6 +87,11 @@ def create_team(
     say = echo or (lambda _text: None)
     path = config_mod.config_path(config_path, environ=env)
     config_mod.check_team_name(name)
+    if path.exists() and not path.is_file():
+        raise ConfigError(
+            [("--config", f"{path} is not a regular file (a directory?)")],
+            source=str(path),
+        )
     fields = dict(fields or {})
     if store_uri and fields:
         raise ConfigError([("--store", "give either --store or the store's fields, not both")])
@@ -77,7 +101,7 @@ def create_team(
         )
 
     document = (
-        tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else tomlkit.document()
+        tomlkit.parse(config_mod.read_config_text(path)) if path.is_file() else tomlkit.document()
     )
     existing = document.get("teams", {})
     if existing.get(name):
@@ -162,11 +186,9 @@ def create_team(
         table[key] = value
     teams[name] = table
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
     # The file may hold connection strings with keys: keep it private to its owner.
-    os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o600)
-    os.replace(tmp, path)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    write_config(path, tomlkit.dumps(document), mode)
     # Where the team's store is, from now on checked by every verb (`byob_core.records`).
     byob.records.record(name, where.store)
     say(f"team {name} created; recorded in {path}")
@@ -320,10 +342,7 @@ def rotate_credentials(
             for key, value in entry.items():
                 if raw.get(key) != value:
                     raw[key] = value
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(tomlkit.dumps(document), encoding="utf-8")
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
+        write_config(path, tomlkit.dumps(document), path.stat().st_mode & 0o777)
         written = True
         say(f"team {name}: new credentials validated and recorded in {path}")
     else:

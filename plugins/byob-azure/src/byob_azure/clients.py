@@ -186,12 +186,28 @@ def service(store: Store) -> BlobServiceClient:
         credential=credential,
         # The SDK retries 10 times with back-off by default: minutes before a dead
         # endpoint is reported. Three retries ride out a throttle; options may change it.
-        retry_total=int(store.options.get("retry_total", DEFAULT_RETRIES)),
-        connection_timeout=float(store.options.get("connection_timeout", 20)),
+        retry_total=int(option_number(store, "retry_total", DEFAULT_RETRIES, whole=True)),
+        connection_timeout=option_number(store, "connection_timeout", 20),
     )
     with _lock:
         _services[key] = client
     return client
+
+
+def option_number(store: Store, name: str, default: float, *, whole: bool = False) -> float:
+    """A numeric store option (``[<store>.options]``), checked: a bad one is a `ConfigError`
+    naming the option (exit 2), not a ValueError deep inside the SDK."""
+    value = store.options.get(name, default)
+    kind = "a whole number" if whole else "a number"
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        number = int(value) if whole else float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError([(f"options.{name}", f"must be {kind} >= 0, not {value!r}")]) from None
+    if not 0 <= number <= 10**6:
+        raise ConfigError([(f"options.{name}", f"must be {kind} from 0 to 1000000, not {value!r}")])
+    return number
 
 
 def container(store: Store) -> ContainerClient:

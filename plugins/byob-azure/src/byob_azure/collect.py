@@ -59,7 +59,9 @@ def list_entries(store: Store, request: ListRequest) -> Iterator[Entry]:
     pages = container.list_blobs(
         name_starts_with=request.prefix or None,
         include=include,
-        results_per_page=int(store.options.get("list_page_size", PAGE_SIZE)),
+        results_per_page=max(
+            1, int(clients.option_number(store, "list_page_size", PAGE_SIZE, whole=True))
+        ),
         **kwargs,
     ).by_page()
     try:
