@@ -20,6 +20,7 @@ not, so an event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import inspect
@@ -749,23 +750,68 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             self, path, total=total, maxdepth=maxdepth, withdirs=withdirs, **kwargs
         )
 
+    # A key may hold '*', '?' or '[' (the guard allows them, S3 and GCS store them). fsspec
+    # globs such a path in every bulk operation (cat, get, copy, rm of a list), so the object
+    # 'a[1].bin' could not be read back, and rm('a[1].bin') would delete 'a1.bin'. A path
+    # that names an existing object or folder literally is taken literally; only a path
+    # that names nothing is a pattern.
+    @staticmethod
+    def _as_list(path: Any) -> list[str]:
+        return [path] if isinstance(path, str) else [os.fspath(p) for p in path]
+
     @_translated
     def expand_path(
         self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> list[str]:
         self._check_pattern(path)
-        return AbstractFileSystem.expand_path(  # type: ignore[no-any-return]
-            self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
-        )
+        literal: list[str] = []
+        rest: list[str] = []
+        for p in self._as_list(path):
+            name = self._strip_protocol(p)
+            (literal if _has_magic(name) and self.exists(name) else rest).append(p)
+        if not literal:
+            return AbstractFileSystem.expand_path(  # type: ignore[no-any-return]
+                self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
+            )
+        found = {self._strip_protocol(p) for p in literal}
+        if recursive:
+            for name in list(found):
+                if self.isdir(name):
+                    found.update(self.find(name, withdirs=True, maxdepth=maxdepth))
+        if rest:
+            found.update(
+                AbstractFileSystem.expand_path(
+                    self, rest, recursive=recursive, maxdepth=maxdepth, **kwargs
+                )
+            )
+        return sorted(found)
 
     @_translated
     async def _expand_path(
         self, path: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
     ) -> list[str]:
         self._check_pattern(path)
-        return await AsyncFileSystem._expand_path(  # type: ignore[no-any-return]
-            self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
-        )
+        literal: list[str] = []
+        rest: list[str] = []
+        for p in self._as_list(path):
+            name = self._strip_protocol(p)
+            (literal if _has_magic(name) and await self._exists(name) else rest).append(p)
+        if not literal:
+            return await AsyncFileSystem._expand_path(  # type: ignore[no-any-return]
+                self, path, recursive=recursive, maxdepth=maxdepth, **kwargs
+            )
+        found = {self._strip_protocol(p) for p in literal}
+        if recursive:
+            for name in list(found):
+                if await self._isdir(name):
+                    found.update(await self._find(name, withdirs=True, maxdepth=maxdepth))
+        if rest:
+            found.update(
+                await AsyncFileSystem._expand_path(
+                    self, rest, recursive=recursive, maxdepth=maxdepth, **kwargs
+                )
+            )
+        return sorted(found)
 
     # -- reading and writing ------------------------------------------------------------
     @_translated
@@ -929,7 +975,16 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             return
         expanded = self.expand_path(path, recursive=recursive, maxdepth=maxdepth)
         for place, fpaths in self._rm_groups(expanded):
-            place.fs.rm(fpaths, recursive=recursive and maxdepth is None)
+            plain = [f for f in fpaths if not _has_magic(f)]
+            if plain:
+                place.fs.rm(plain, recursive=recursive and maxdepth is None)
+            # The provider would glob these again: delete each one by its exact name.
+            for fpath in (f for f in fpaths if _has_magic(f)):
+                if place.fs.isdir(fpath):
+                    with contextlib.suppress(OSError):
+                        place.fs.rmdir(fpath)
+                else:
+                    place.fs.rm_file(fpath)
 
     @_translated
     async def _rm(
@@ -947,7 +1002,16 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
                 return
         expanded = await self._expand_path(path, recursive=recursive, maxdepth=maxdepth)
         for place, fpaths in self._rm_groups(expanded):
-            await self._call(place, "rm", fpaths, recursive=recursive and maxdepth is None)
+            plain = [f for f in fpaths if not _has_magic(f)]
+            if plain:
+                await self._call(place, "rm", plain, recursive=recursive and maxdepth is None)
+            # The provider would glob these again: delete each one by its exact name.
+            for fpath in (f for f in fpaths if _has_magic(f)):
+                if await self._call(place, "isdir", fpath):
+                    with contextlib.suppress(OSError):
+                        await self._call(place, "rmdir", fpath)
+                else:
+                    await self._call(place, "rm_file", fpath)
 
     @_translated
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
@@ -992,6 +1056,18 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             return sync(self.loop, getattr(self, "_" + name), *args, **kwargs)
         return getattr(AbstractFileSystem, name)(self, *args, **kwargs)
 
+    def _literal_source(self, path1: Any, path2: Any) -> tuple[Any, Any]:
+        """A source that names one existing file literally, glob characters and all, is
+        that file: fsspec would otherwise take it for a pattern and `path2` for a folder."""
+        if (
+            isinstance(path1, str)
+            and isinstance(path2, str)
+            and _has_magic(self._strip_protocol(path1))
+            and self.isfile(path1)
+        ):
+            return [path1], [path2]
+        return path1, path2
+
     @_translated
     def copy(
         self,
@@ -1002,6 +1078,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         on_error: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        path1, path2 = self._literal_source(path1, path2)
         return self._bulk(
             path1,
             "copy",
@@ -1023,6 +1100,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         maxdepth: int | None = None,
         **kwargs: Any,
     ) -> Any:
+        rpath, lpath = self._literal_source(rpath, lpath)
         return self._bulk(
             rpath,
             "get",

@@ -17,7 +17,12 @@ RESERVED = ".byob"
 _FIX = "give a relative key such as 'runs/abc/file.bin'"
 #: Exactly Unicode category Cc (C0, DEL, C1): a regex scan is far cheaper than
 #: unicodedata.category per character, and this guard runs on every key GC lists.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: The same scan finds lone surrogates: not Unicode text, they cannot be encoded as UTF-8,
+#: so no signer or SDK can send them (they passed the guard and crashed every signer).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: s3fs reads ``key?versionId=v`` as version v of ``key`` (whatever the store's versioning),
+#: so such a key would address another object.
+_VERSION_SELECTOR = "?versionid="
 
 
 def _problem(text: str) -> str | None:
@@ -31,7 +36,11 @@ def _problem(text: str) -> str | None:
         ch = control.group()
         if ch == "\x00":
             return "contains a NUL character"
+        if "\ud800" <= ch <= "\udfff":
+            return f"contains a lone surrogate U+{ord(ch):04X} (not valid Unicode)"
         return f"contains the control character U+{ord(ch):04X}"
+    if "?" in text and _VERSION_SELECTOR in text.lower():
+        return "contains '?versionId=', which S3 clients read as a version of another key"
     for segment in text.split("/"):
         if segment == "":
             return "has an empty path segment ('//' or a leading or trailing '/')"
@@ -99,13 +108,13 @@ def join(subpath: str, key: str, *, allow_reserved: bool = False) -> str:
     return f"{subpath}/{key}" if subpath else key
 
 
-#: Keys the guard passes without further thought: printable ASCII without ``%``, ``\\`` or
-#: control characters, in non-empty ``/``-separated segments none of which is ``.`` or
+#: Keys the guard passes without further thought: printable ASCII without ``%``, ``?``,
+#: ``\\`` or control characters, in non-empty ``/``-separated segments none of which is ``.`` or
 #: ``..``. Nearly every real key is one; `full_key` checks it with one regex match and
 #: hands anything else to `join`, which decides (the tests hold the two to agreeing).
 _PLAIN = re.compile(
-    r"(?:(?!\.\.?(?:/|\Z))[\x20-\x24\x26-\x2e\x30-\x5b\x5d-\x7e]+/)*"
-    r"(?!\.\.?\Z)[\x20-\x24\x26-\x2e\x30-\x5b\x5d-\x7e]+"
+    r"(?:(?!\.\.?(?:/|\Z))[\x20-\x24\x26-\x2e\x30-\x3e\x40-\x5b\x5d-\x7e]+/)*"
+    r"(?!\.\.?\Z)[\x20-\x24\x26-\x2e\x30-\x3e\x40-\x5b\x5d-\x7e]+"
 ).fullmatch
 
 
