@@ -742,6 +742,8 @@ class Byob:
         finally:
             if written:
                 ok = step("delete", lambda: (fs.rm_file(path), True)[1])
+                if ok:
+                    ok = self._purge_probe(store, key)
                 if not ok:
                     log.warning("probe_cleanup_failed", store=store.display, key=key)
         done = {f.check for f in findings}
@@ -751,6 +753,33 @@ class Byob:
             if f"core.probe.{c}" not in done
         ]
         return findings
+
+    def _purge_probe(self, store: Store, key: str) -> bool:
+        """Delete what the probe left on a versioned store (its version, a delete marker),
+        each by its id, so that nothing of it remains; True when nothing is left.
+
+        Versions go before markers: a marker removed first could bring the probe back.
+        A provider that keeps no versions has nothing to purge.
+        """
+        from byob_core.objects import DeleteBatch, Kind, ListRequest
+
+        if not self.host.spec(store.provider).versions:
+            return True
+        try:
+            listing = self.host.list(store, ListRequest(kind=Kind.VERSIONS, prefix=key))
+            left = [entry for entry in listing if entry.key == key and entry.version_id]
+            for markers in (False, True):
+                entries = [entry for entry in left if entry.is_delete_marker is markers]
+                if entries:
+                    result = self.host.garbage_collect(
+                        store, DeleteBatch(kind=Kind.VERSIONS, entries=entries)
+                    )
+                    if result.errors:
+                        return False
+        except Exception as exc:  # the cleanup must not turn a passing probe into a crash
+            log.warning("probe_purge_failed", store=store.display, error=type(exc).__name__)
+            return False
+        return True
 
     # -- garbage collection ---------------------------------------------------------------
     def gc(

@@ -141,10 +141,24 @@ class ProviderContract:
         assert report.by_check()["core.probe.write"].status is Status.SKIP
         assert self.keys_in_store(provisioned) == before
 
+    @staticmethod
+    def history_in_store(byob: Byob) -> list[tuple[str, str | None, bool]]:
+        """Every version and delete marker under the store's prefix (versioned providers)."""
+        store = byob.resolve(TEAM).store
+        if not byob.host.spec(store.provider).versions:
+            return []
+        request = ListRequest(kind=Kind.VERSIONS, prefix=store.prefix)
+        return sorted(
+            (e.key, e.version_id, e.is_delete_marker) for e in byob.host.list(store, request)
+        )
+
     def test_probe_leaves_nothing_behind(self, provisioned: Byob) -> None:
+        """Not the object, and on a versioned store not a version or a delete marker."""
         before = self.keys_in_store(provisioned)
+        history = self.history_in_store(provisioned)
         provisioned.validate(TEAM)
         assert self.keys_in_store(provisioned) == before
+        assert self.history_in_store(provisioned) == history
 
     def test_validate_of_unprovisioned_store_fails(self, byob: Byob) -> None:
         assert not byob.validate(TEAM).ok

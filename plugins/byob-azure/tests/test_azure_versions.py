@@ -106,3 +106,35 @@ class TestGcOnAzurite:
         )
         assert (purge.versions_deleted, purge.error_count) == (0, 0)
         assert [b.name for b in container.list_blobs(name_starts_with="team/")] == ["team/live/a"]
+
+
+class TestValidateLeavesNoVersion:
+    def test_the_presigned_probe_deletes_its_version_by_id(self, store: Store) -> None:
+        """With blob versioning, deleting the probe leaves its version: validate deletes
+        that version by the id the PUT answered. Azurite has no versions, so the PUT's
+        answer is stood in for and the calls are recorded."""
+        from unittest import mock
+
+        from byob_azure import validate
+
+        answers = iter([(201, {"x-ms-version-id": "2026-03-01T12:00:00.0000000Z"}, b"")])
+        body: dict[str, bytes] = {}
+
+        def http(method, url, data=None, headers=None):
+            if method == "PUT":
+                body["sent"] = data
+                return next(answers)
+            return 200, {}, body["sent"]
+
+        container = mock.MagicMock()
+        with (
+            mock.patch.object(validate, "_http", http),
+            mock.patch.object(clients, "container", return_value=container),
+        ):
+            finding, version = validate._presigned(store)
+        assert finding.status.name == "PASS", finding.message
+        assert version == "2026-03-01T12:00:00.0000000Z"
+        container.delete_blob.assert_called_once()
+        container.get_blob_client.return_value.delete_blob.assert_called_once_with(
+            version_id=version
+        )

@@ -91,3 +91,36 @@ class TestUndoWindow:
             for generation, _ in deleted[key]
         )
         assert sorted(dry.would_purge) == expected
+
+
+class TestValidateLeavesNoGeneration:
+    def test_probes_are_deleted_by_generation(self, fake_gcs: str, make_store, tmp_path) -> None:
+        """A plain delete on a versioned bucket leaves a noncurrent generation; validate
+        deletes each object it wrote by its generation. (fake-gcs-server ignores the
+        generation of a DELETE, so what is checked is what byob sends.)"""
+        from unittest import mock
+
+        from byob_core.api import Byob
+        from byob_core.config import Config
+        from byob_gcp import collect as gcp_collect
+
+        store = versioned_bucket(make_store(fake_gcs))
+        sent: list[tuple[str, str | None]] = []
+        real = gcp_collect.delete_batch
+
+        def spy(store, batch):
+            sent.extend((e.key, e.version_id) for e in batch.entries if batch.kind is Kind.VERSIONS)
+            return real(store, batch)
+
+        byob = Byob(Config(instance=store, data_dir=tmp_path), PluginHost.load())
+        with mock.patch.object(gcp_collect, "delete_batch", spy):
+            byob.validate()
+        written = {
+            (key, generation)
+            for key, items in history(store).items()
+            if "/.byob/" in key and "store.json" not in key
+            for generation, _ in items
+        }
+        assert written, "validate wrote no probe"
+        assert written <= set(sent)
+        assert {key.split("/.byob/")[1].split("/")[0] for key, _ in written} >= {"probe"}

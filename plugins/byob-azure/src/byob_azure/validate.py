@@ -244,6 +244,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
             f"cannot sign: {clients.translate(exc, 'sign')}",
             hint="check the account key or the identity's delegation rights",
         ), False
+    version: str | None = None
     try:
         status, headers, _ = _http("PUT", put.url, body, dict(put.headers))
         if status != 201:
@@ -266,9 +267,14 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
             "azure.presigned", "a SAS PUT then GET over plain HTTP worked"
         ), version
     finally:
-        # The object may not exist (the PUT failed): nothing to clean up then.
+        # The object may not exist (the PUT failed): nothing to clean up then. With blob
+        # versioning the delete leaves the probe's version behind: delete it by its id.
+        container = clients.container(store)
         with contextlib.suppress(Exception):
-            clients.container(store).delete_blob(key, delete_snapshots="include")
+            container.delete_blob(key, delete_snapshots="include")
+        if version:
+            with contextlib.suppress(Exception):
+                container.get_blob_client(key).delete_blob(version_id=version)
 
 
 def _preflight(store: Store) -> Finding:

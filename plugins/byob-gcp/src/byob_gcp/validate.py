@@ -264,9 +264,11 @@ def _presigned(store: Store, context: ValidateContext, bucket_ok: bool) -> Findi
         SignRequest(key=key, method="PUT", at=at, expires=life, content_type="text/plain")
     )
     get = signer.sign(SignRequest(key=key, method="GET", at=at, expires=life))
+    generation: str | None = None
     try:
         try:
             stored = requests.put(put.url, data=body, headers=dict(put.headers), timeout=_TIMEOUT)
+            generation = stored.headers.get("x-goog-generation")
             if stored.status_code >= 300:
                 return Finding.failed(
                     "gcp.presigned",
@@ -290,13 +292,30 @@ def _presigned(store: Store, context: ValidateContext, bucket_ok: bool) -> Findi
             "gcp.presigned", f"signed PUT then GET of {len(body)} bytes over HTTP"
         )
     finally:
-        _remove(store, key)
+        _remove(store, key, generation)
 
 
-def _remove(store: Store, key: str) -> None:
-    # A leftover under .byob/validate is harmless; the next run tries again.
+def _remove(store: Store, key: str, generation: str | None = None) -> None:
+    """Delete the check's object for good: by its generation (from the PUT's answer, or
+    listed after a plain delete), since on a versioned bucket a plain delete leaves a
+    noncurrent generation behind. A leftover is harmless; the next run tries again."""
+    from byob_core.objects import DeleteBatch, Entry, Kind, ListRequest
+
+    from byob_gcp.collect import delete_batch, list_entries
+
+    with contextlib.suppress(Exception):
+        if generation:
+            entry = Entry(key=key, modified=utcnow(), version_id=generation)
+            result = delete_batch(store, DeleteBatch(kind=Kind.VERSIONS, entries=[entry]))
+            if not result.errors:
+                return
     with contextlib.suppress(OSError, ValueError, ByobError):
         make_filesystem(store).rm_file(store.fs_path(key))
+    with contextlib.suppress(Exception):
+        request = ListRequest(kind=Kind.VERSIONS, prefix=key)
+        left = [e for e in list_entries(store, request) if e.key == key and e.version_id]
+        if left:
+            delete_batch(store, DeleteBatch(kind=Kind.VERSIONS, entries=left))
 
 
 def _preflight(store: Store, bucket_ok: bool) -> Finding:
