@@ -552,3 +552,33 @@ def test_sigterm_mid_run_leaves_no_temporary_file_and_no_lock(tmp_path) -> None:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert [p.name for p in (bucket / "sub").rglob("*") if p.is_file()] == ["live.bin"]
+
+
+def test_a_streamed_live_set_in_the_wrong_form_stops_before_deleting(
+    backend, make_config, tmp_path, capsys, monkeypatch
+) -> None:
+    """Large sorted live files are streamed, not held: the look-up reads their first keys."""
+    from byob_core import livesets
+
+    monkeypatch.setattr(livesets, "STREAM_BYTES", 1)
+    config = make_config()
+    live, dead = fill(backend, "team/sub/", live=20, dead=3)
+    path = tmp_path / "live.txt"
+    path.write_text("".join(f"{key}\n" for key in sorted(live)))  # sub-path in front
+    assert livesets.is_streamable(str(path))
+    argv = ["--config", str(config), "--live", str(path), "--grace", "0s"]
+    code, _, err = gc_cli(capsys, *argv)
+    assert code == 1
+    assert "20 of 20 live keys looked up name no object" in one_line_of(err)
+    assert backend.keys() == live | dead
+    # In the documented form the same streamed file collects exactly the dead objects.
+    path.write_text("".join(f"{key.removeprefix('team/sub/')}\n" for key in sorted(live)))
+    code, _, err = gc_cli(capsys, *argv)
+    assert code == 0, err
+    assert backend.keys() == live
+
+
+def one_line_of(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]

@@ -797,7 +797,7 @@ def _with_readings(live: LiveSet, store: Store) -> LiveSet:
     return LiveSet(keys=both, digest=_digest(both), source=live.source)
 
 
-def _smallest(live: frozenset[str], prefix: str) -> list[tuple[int, str]]:
+def _smallest(live: Iterable[str], prefix: str) -> list[tuple[int, str]]:
     """Candidates for the live-key sample: the smallest CRC-32s of the canonical keys
     (with room for duplicates: two readings of one key share its canonical form)."""
     pairs = (
@@ -1025,9 +1025,14 @@ class _Run:
         with the smallest CRC-32, so a dry run and the real run look up the same keys.
         """
         prefix = self.prefix
-        live = self.live.keys
+        live: Iterable[str] = self.live.keys
         if not live:
-            return
+            streamed = getattr(self.live, "sorted_keys", None)
+            if streamed is None or len(self.live) == 0:
+                return
+            # A streamed live set (sorted files) is not held in memory: look up its first
+            # keys. A wrong form (the sub-path in front) shows in any of them.
+            live = list(itertools.islice(streamed(), LIVE_SAMPLE))
         chosen: set[str] = set()
         for _, canonical in _smallest(live, prefix):
             chosen.add(canonical)
