@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import gc as pygc
 import logging
+import re
 import sys
 import tempfile
 import time
@@ -39,6 +40,9 @@ from byob_core.stores import Store
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 OLD = NOW - dt.timedelta(days=30)
 STORE = Store(provider="synthetic", bucket="bench", subpath="team")
+
+
+_FULL_KEY = re.compile(r"team/runs/\d{6}/artifact-(\d{9})\.bin")
 
 
 def key_of(i: int) -> str:
@@ -63,6 +67,18 @@ class SyntheticStore:
     def byob_list(self, store: Store, request: ListRequest) -> Iterator[Entry]:
         if request.kind is not Kind.OBJECTS:
             return iter(())
+        if request.prefix != store.prefix:
+            # The engine looks up a sample of live keys (prefix = one full key) before it
+            # deletes anything: answer those without generating the whole listing.
+            found = _FULL_KEY.fullmatch(request.prefix)
+            if found is None:
+                return (e for e in self._all() if e.key.startswith(request.prefix))
+            i = int(found.group(1))
+            hit = i < self.count and key_of(i) == request.prefix
+            return iter([Entry(key=request.prefix, size=1024, modified=OLD)] if hit else [])
+        return self._all()
+
+    def _all(self) -> Iterator[Entry]:
         return (Entry(key=key_of(i), size=1024, modified=OLD) for i in range(self.count))
 
     @hookimpl
