@@ -115,6 +115,20 @@ class TestValidateAll:
         assert data["stores"]["teams.omega"]["ok"] is True
         assert data["stores"]["teams.lambda"]["ok"] is False
 
+    def test_a_store_without_its_plugin_fails_alone(self, config, capsys, monkeypatch) -> None:
+        text = config.read_text() + '\n[teams.kappa]\nprovider = "gcp"\nbucket = "kappa-ml"\n'
+        config.write_text(text.replace("[instance]", 'cloud = "gcp"\n\n[instance]', 1))
+        monkeypatch.setenv("BYOB_DISABLE_PLUGINS", "gcp")
+        for name in ("omega", "lambda"):
+            assert run(capsys, "provision", "--team", name)[0] == 0
+        assert run(capsys, "provision")[0] == 0
+        code, out, _ = run(capsys, "validate", "--all", "--json")
+        assert code == 1
+        stores = json.loads(out)["stores"]
+        assert stores["teams.omega"]["ok"] and stores["teams.lambda"]["ok"]
+        [finding] = stores["teams.kappa"]["findings"]
+        assert finding["check"] == "core.error" and "gcp" in finding["message"]
+
     def test_all_and_team_together_is_bad_input(self, config, capsys) -> None:
         assert run(capsys, "validate", "--all", "--team", "omega")[0] == 2
 

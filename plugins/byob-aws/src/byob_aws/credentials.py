@@ -16,6 +16,7 @@ botocore and aiobotocore are imported inside the functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import threading
 from typing import TYPE_CHECKING, Any
@@ -212,12 +213,16 @@ def aio_session_for(conn: Connection) -> Any:
     if conn.role_arn:
 
         async def refresh() -> dict[str, Any]:
+            # The sync object decides when to call STS; this one follows its expiry.
             current = await asyncio.to_thread(sync_creds.get_frozen_credentials)
+            expiry = getattr(sync_creds, "_expiry_time", None) or (
+                dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+            )
             return {
                 "access_key": current.access_key,
                 "secret_key": current.secret_key,
                 "token": current.token,
-                "expiry_time": sync_creds._expiry_time.isoformat(),
+                "expiry_time": expiry.isoformat(),
             }
 
         aio_creds: Any = AioDeferredRefreshableCredentials(
