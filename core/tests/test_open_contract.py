@@ -451,3 +451,17 @@ def test_store_docstring_native_url_example_is_right() -> None:
     from byob_core import stores
 
     assert doctest.testmod(stores).failed == 0
+
+
+def test_the_memory_example_lists_lazily() -> None:
+    import importlib.util
+    import inspect
+
+    root = Path(__file__).resolve().parents[2]
+    path = root / "docs" / "examples" / "byob-memory" / "src" / "byob_memory" / "__init__.py"
+    spec = importlib.util.spec_from_file_location("byob_memory_doc", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert inspect.isgeneratorfunction(module.byob_list)
+    assert "sorted(entries" not in path.read_text()  # no list of everything, sorted at the end

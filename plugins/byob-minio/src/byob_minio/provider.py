@@ -44,10 +44,22 @@ def _quiet_pipe_class(base: type) -> type:
 
 
 class S3CompatibleProvider(S3Provider):
-    """One S3-compatible service: its endpoint rules, its name in findings and hints.
+    """The documented base of an S3-compatible provider (MinIO, Ceph RGW, CoreWeave, R2, B2,
+    Wasabi, ...): byob-aws's data path, and provisioning and validation that ask only
+    for what the service has.
 
-    `server` names the service in messages (``MinIO``, ``CoreWeave``); `default_endpoint`
-    is used when the store names none (CoreWeave); without it an endpoint is required.
+    `server` names the service in messages (``MinIO``, ``Backblaze B2``);
+    `default_endpoint` is used when the store names none (CoreWeave); without it an
+    endpoint is required. The switches say what the service offers through the S3 API:
+
+    - `versioning` (default True): bucket versioning. False: provisioning asks for none
+      and validation skips the check (declare ``ProviderSpec(versions=False)`` too).
+    - `kms` (default False): SSE-KMS with the store's ``kms_key_arn``. False: a
+      configured key is reported as unused; True: the key becomes the default encryption.
+    - `policies` (default True): bucket policies (validation reads them for anonymous
+      grants). False: the check is skipped and access is the keys' own scope.
+    - `public_access_block` (default False): AWS's public access block; True adds
+      byob-aws's step that turns it on.
     """
 
     has_kms = False
@@ -59,11 +71,19 @@ class S3CompatibleProvider(S3Provider):
         server: str,
         default_endpoint: str | None = None,
         default_tls: bool = False,
+        versioning: bool = True,
+        kms: bool = False,
+        policies: bool = True,
+        public_access_block: bool = False,
     ) -> None:
         super().__init__(spec)
         self.server = server
         self.default_endpoint = default_endpoint
         self.default_tls = default_tls
+        self.has_versioning = versioning
+        self.has_kms = kms
+        self.has_policies = policies
+        self.has_public_access_block = public_access_block
         self.advice = quirks.Advice() if spec.name == "minio" else quirks.ServiceAdvice(server)
 
     def __repr__(self) -> str:

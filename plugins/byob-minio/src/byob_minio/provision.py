@@ -80,6 +80,8 @@ class Provisioner(aws_provision.Provisioner):
         ]
         if self.settings.get("deny_insecure_transport"):
             steps.append(self.tls)
+        if self.provider.has_public_access_block:
+            steps.insert(3, super().public_access_block)
         return steps
 
     def run(self) -> Plan:
@@ -93,9 +95,21 @@ class Provisioner(aws_provision.Provisioner):
         return [self._bucket()]
 
     def versioning(self) -> list[Change]:
+        if not self.provider.has_versioning:
+            return [
+                Change(
+                    name="versioning",
+                    action=Action.NONE,
+                    summary=f"{self.provider.server} offers no bucket versioning: not asked for",
+                )
+            ]
         return [self._versioning()]
 
     def encryption(self) -> list[Change]:
+        if self.provider.has_kms:
+            # SSE-KMS with the configured key, as byob-aws asks it of AWS.
+            self.kms_key_arn = kms_key_arn(self.store, self.settings)
+            return super().encryption()
         return [self._encryption()]
 
     def access(self) -> list[Change]:

@@ -69,8 +69,20 @@ class Validator:
             ("signed-url", self._signed_round_trip),
             ("preflight", self._preflight),
         ]
-        if kms_key_arn(self.store, self.settings):
+        if kms_key_arn(self.store, self.settings) and not self.provider.has_kms:
             checks.insert(3, ("kms", self._kms))
+        # What the service does not offer (S3CompatibleProvider's switches) is not checked.
+        lacks = {
+            "versioning": not self.provider.has_versioning,
+            "public": not self.provider.has_policies,
+        }
+        what = {"versioning": "bucket versioning", "public": "bucket policies"}
+        checks = [
+            (name, (lambda n=name: self._skip(n, f"{self.server} offers no {what[n]}")))
+            if lacks.get(name)
+            else (name, check)
+            for name, check in checks
+        ]
         for name, check in checks:
             if reachable.status is Status.FAIL:
                 findings.append(self._skip(name, "the bucket cannot be reached"))
@@ -182,6 +194,13 @@ class Validator:
             return self._error("region", "bucket location", exc)
         location = (answer or {}).get("LocationConstraint") or "us-east-1"
         wanted = self.store.region
+        if location == "default" and wanted:
+            # Ceph RGW reports its default zonegroup's name, which signs under any region.
+            return Finding.passed(
+                self._id("region"),
+                f"the server's default zonegroup serves region {wanted}",
+                location=location,
+            )
         if wanted is None:
             return Finding.warned(
                 self._id("region"),

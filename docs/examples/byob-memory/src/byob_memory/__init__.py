@@ -77,29 +77,41 @@ def byob_validate(store: Store, context: ValidateContext) -> list[Finding]:
 
 @hookimpl
 def byob_list(store: Store, request: ListRequest) -> Iterator[Entry]:
+    # A generator: entries are produced one folder at a time, in key order, as garbage
+    # collection asks for them; nothing is listed up front.
     if request.kind is not Kind.OBJECTS:
-        return iter(())
-    fs = _fs()
-    root = f"/{store.bucket}/"
-    found = (
-        fs.find(root + request.prefix.rsplit("/", 1)[0], detail=True)
-        if fs.isdir(store.bucket)
-        else {}
+        return
+    folder, _, _ = request.prefix.rpartition("/")
+    for entry in _walk(
+        _fs(), f"/{store.bucket}/", folder + "/" if folder else "", request.start_after
+    ):
+        if entry.key.startswith(request.prefix):
+            yield entry
+
+
+def _walk(fs, root: str, relative: str, start_after: str | None) -> Iterator[Entry]:  # type: ignore[no-untyped-def]
+    try:
+        infos = fs.ls(root + relative, detail=True)
+    except FileNotFoundError:
+        return
+    # A folder sorts as "name/", so that "a-c" < "a/b" < "a0" as object keys do.
+    children = sorted(
+        (info["name"].rsplit("/", 1)[-1] + ("/" if info["type"] == "directory" else ""), info)
+        for info in infos
     )
-    entries = []
-    for path, info in found.items():
-        key = path[len(root) :]
-        if key.startswith(request.prefix) and (
-            request.start_after is None or key > request.start_after
-        ):
+    for name, info in children:
+        key = relative + name
+        if name.endswith("/"):
+            if start_after is None or start_after < key or start_after.startswith(key):
+                yield from _walk(fs, root, key, start_after)
+        elif start_after is None or key > start_after:
             created = info.get("created", 0)
             modified = (
                 dt.datetime.fromtimestamp(created, dt.UTC)
                 if isinstance(created, float)
                 else created
             )
-            entries.append(Entry(key=key, size=info["size"], modified=modified))
-    return iter(sorted(entries, key=lambda e: e.key))
+            yield Entry(key=key, size=info["size"], modified=modified)
 
 
 @hookimpl
