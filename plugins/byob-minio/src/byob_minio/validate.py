@@ -194,13 +194,6 @@ class Validator:
             return self._error("region", "bucket location", exc)
         location = (answer or {}).get("LocationConstraint") or "us-east-1"
         wanted = self.store.region
-        if location == "default" and wanted:
-            # Ceph RGW reports its default zonegroup's name, which signs under any region.
-            return Finding.passed(
-                self._id("region"),
-                f"the server's default zonegroup serves region {wanted}",
-                location=location,
-            )
         if wanted is None:
             return Finding.warned(
                 self._id("region"),
