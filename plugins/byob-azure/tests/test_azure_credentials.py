@@ -215,3 +215,24 @@ class TestClientSecret:
         assert secret not in repr(store) and secret not in repr(store.credentials)
         assert secret not in json.dumps(store.to_dict())
         clients.forget(store)
+
+
+class TestFederatedIo:
+    def test_adlfs_reads_and_writes_with_the_federated_identity(
+        self, entra, https, tmp_path
+    ) -> None:
+        import aiohttp.connector
+
+        endpoint, cert = https
+        aiohttp.connector._SSL_CONTEXT_VERIFIED.load_verify_locations(cafile=cert)
+        token_file = tmp_path / "token"
+        token_file.write_text("aio.assertion.jwt")
+        store = entra_store(endpoint, entra.url, federated_token_file=str(token_file))
+        clients.container(store).create_container()
+        before = len(entra.token_requests)
+        fs = clients.filesystem(store)
+        fs.pipe_file(f"{store.bucket}/io/a.txt", b"through adlfs")
+        assert fs.cat_file(f"{store.bucket}/io/a.txt") == b"through adlfs"
+        assigned = [r["client_assertion"] for r in entra.token_requests[before:]]
+        assert ["aio.assertion.jwt"] in assigned
+        clients.forget(store)
