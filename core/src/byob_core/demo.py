@@ -4,9 +4,10 @@ An instance store and a team store (Omega with its own store; Kappa on the insta
 store, as in the product's example), provisioned and validated, written to by each team,
 the visibility rule shown, then a garbage collection as a dry run and for real.
 
-The stores live on a local S3 endpoint (a moto server the demo starts on 127.0.0.1,
-reached as S3-compatible ``minio`` stores) when byob-minio and moto are installed, and in
-a local directory otherwise. Everything is removed at the end.
+The stores live on a throw-away endpoint a plugin offers through the
+``byob_demo_endpoint`` hook (byob-minio's: a moto server on 127.0.0.1, reached as
+S3-compatible ``minio`` stores, when moto is installed), and in a local directory
+otherwise. Everything is removed at the end.
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ def _stores(root: Path) -> Iterator[_Setting]:
     """The demo's stores: on a local S3 endpoint when it can be started, else on disk."""
     base: dict[str, Any] = {"data_dir": str(root / "state")}
     try:
-        from byob_minio.demo import local_s3
+        # A plugin may offer a throw-away endpoint (byob-minio: a local moto server);
+        # the core imports no plugin itself.
+        from byob_core.plugins import PluginHost
 
-        server = local_s3()
+        server = PluginHost.load().pm.hook.byob_demo_endpoint()
+        if server is None:
+            raise LookupError("no plugin offers a demo endpoint")
         s3 = server.__enter__()
-    except Exception:  # byob-minio or moto[server] missing, or the server would not start
+    except Exception:  # no plugin offers one, or its server would not start
         yield _Setting(
             "a local directory",
             {

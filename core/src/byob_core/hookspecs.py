@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -34,6 +35,16 @@ if TYPE_CHECKING:
     from byob_core.stores import Store
 
 hookspec = pluggy.HookspecMarker("byob")
+
+
+class DemoEndpoint(Protocol):
+    """What `byob_demo_endpoint`'s context manager yields."""
+
+    endpoint_url: str
+
+    def store_config(self, bucket: str, *, subpath: str = "") -> dict[str, Any]: ...
+
+    def connection_string(self, bucket: str, *, subpath: str = "") -> str: ...
 
 
 @hookspec
@@ -211,4 +222,16 @@ def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
 
     Optional: without it the core deletes the named objects through the provider's
     filesystem (``rm`` of the batch's paths), reporting each key that fails.
+    """
+
+
+@hookspec(firstresult=True)
+def byob_demo_endpoint() -> AbstractContextManager[DemoEndpoint] | None:
+    """Offer a throw-away local endpoint for ``python -m byob_core demo`` (not routed).
+
+    Return a context manager that starts the endpoint on entry, yields a `DemoEndpoint`
+    (``endpoint_url``, ``store_config(bucket, subpath=...)`` returning a store's
+    configuration table, ``connection_string(bucket, subpath=...)``) and stops it on
+    exit; return None when it cannot be offered (a dependency missing). The first
+    plugin that offers one is used; with none, the demo runs on a local directory.
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from byob_core import hookimpl
 from byob_core.provider import ProviderSpec
@@ -100,3 +100,15 @@ def byob_list(store: Store, request: ListRequest) -> Iterable[Entry]:
 @hookimpl
 def byob_garbage_collect(store: Store, batch: DeleteBatch) -> DeleteResult:
     return _provider(store).garbage_collect(store, batch)
+
+
+@hookimpl
+def byob_demo_endpoint() -> Any:
+    """A local moto server for ``python -m byob_core demo``, when moto is installed."""
+    try:
+        import moto.server  # noqa: F401 - only asking whether it is there
+    except ImportError:
+        return None
+    from byob_minio.demo import local_s3
+
+    return local_s3()
