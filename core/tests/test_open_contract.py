@@ -465,3 +465,12 @@ def test_the_memory_example_lists_lazily() -> None:
     spec.loader.exec_module(module)
     assert inspect.isgeneratorfunction(module.byob_list)
     assert "sorted(entries" not in path.read_text()  # no list of everything, sorted at the end
+
+
+def test_an_s3_compatible_plugin_provider_gets_the_aws_principal(site: Site) -> None:
+    site.add("vault", VAULT, family="s3-compatible")
+    site.add("short", SHORT)
+    principals = config.Principals(aws_principal="arn:aws:iam::1:role/x", gcp_service_account="g")
+    assert principals.for_provider("vault") == "arn:aws:iam::1:role/x"
+    assert principals.for_provider("short") is None
+    assert principals.for_provider("gcp") == "g"

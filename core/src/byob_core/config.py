@@ -91,11 +91,13 @@ class Principals:
     azure_oidc_issuer: str | None = None
 
     def for_provider(self, provider: str) -> str | None:
-        if provider in S3_PROVIDERS:
+        # By family, so that a plugin's S3-compatible provider gets the AWS principal too.
+        family = "aws" if provider in S3_PROVIDERS else family_of(provider)
+        if family in ("aws", "s3-compatible"):
             return self.aws_principal
-        if provider == "gcp":
+        if family == "gcp":
             return self.gcp_service_account
-        if provider == "azure":
+        if family == "azure":
             return self.azure_oidc_issuer
         return None
 
