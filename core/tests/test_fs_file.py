@@ -403,6 +403,46 @@ class TestTeamIsolation:
         assert fs.find("omega") == []
 
 
+class TestFileObjects:
+    """What `open` hands out: byob's path and filesystem, never the provider's."""
+
+    def test_a_file_pickles_and_reopens_where_it_was(self, tmp_path):
+        import pickle
+
+        fs = ByobFileSystem(config_data=_config(tmp_path))
+        fs.pipe_file("omega/p.bin", b"0123456789")
+        with fs.open("omega/p.bin", "rb") as handle:
+            handle.seek(3)
+            again = pickle.loads(pickle.dumps(handle))  # noqa: S301 - our own bytes
+        with again:
+            assert (again.path, again.read()) == ("omega/p.bin", b"3456789")
+            assert isinstance(again.fs, ByobFileSystem)
+
+    def test_a_file_being_written_does_not_pickle(self, tmp_path):
+        import pickle
+
+        fs = ByobFileSystem(config_data=_config(tmp_path))
+        with fs.open("omega/w.bin", "wb") as handle, pytest.raises(ValueError, match="reading"):
+            pickle.dumps(handle)
+
+    def test_transactions_commit_at_the_end(self, tmp_path):
+        fs = ByobFileSystem(config_data=_config(tmp_path), skip_instance_cache=True)
+        with fs.transaction:
+            with fs.open("omega/t.bin", "wb") as handle:
+                handle.write(b"later")
+            assert not fs.exists("omega/t.bin")
+        assert fs.cat_file("omega/t.bin") == b"later"
+
+    def test_the_identity_of_a_file_cannot_be_changed(self, tmp_path):
+        fs = ByobFileSystem(config_data=_config(tmp_path))
+        fs.pipe_file("omega/i.bin", b"i")
+        with fs.open("omega/i.bin", "rb") as handle:
+            with pytest.raises(AttributeError):
+                handle.path = "lambda/i.bin"
+            with pytest.raises(AttributeError):
+                handle.fs = fs.byob.filesystem(fs.byob.resolve("lambda").store)
+
+
 # -- configuration -----------------------------------------------------------------------
 
 

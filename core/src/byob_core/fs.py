@@ -26,6 +26,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import shutil
 import threading
 import weakref
@@ -40,6 +41,7 @@ from byob_core import keys
 from byob_core.config import INSTANCE, check_team_name
 from byob_core.config import from_mapping as config_from_mapping
 from byob_core.errors import ByobError, ConfigError, UnsafeKeyError
+from byob_core.files import ByobAsyncFile, ByobFile
 
 if TYPE_CHECKING:
     from byob_core.api import Byob
@@ -232,7 +234,17 @@ class _PlainPaths:
 class _Place:
     """One team's view of its store: the provider filesystem and the root every key hangs from."""
 
-    __slots__ = ("afs", "fs", "hidden", "key_prefix", "prefix", "root", "store", "team")
+    __slots__ = (
+        "_bucket",
+        "afs",
+        "fs",
+        "hidden",
+        "key_prefix",
+        "prefix",
+        "root",
+        "store",
+        "team",
+    )
 
     def __init__(
         self, team: str, store: Store, fs: AbstractFileSystem, hidden: tuple[str, ...]
@@ -246,6 +258,10 @@ class _Place:
         self.prefix = self.root.rstrip("/") + "/"
         #: The store's key prefix (``"<subpath>/"`` or ``""``), for the key guard.
         self.key_prefix = store.prefix
+        # The bucket as a segment of a path or URL (gcsfs's selfLink, b/<bucket>/o/...).
+        self._bucket = re.compile(
+            r"(?:^|[/:@'\"])" + re.escape(store.bucket.strip("/")) + r"(?:[/?#'\"]|$)"
+        )
         #: Keys under this store that belong to another configured store (nested sub-paths).
         self.hidden = hidden
         #: Async twins of `fs`, one per event loop (see `ByobFileSystem._async_fs`).
@@ -269,6 +285,10 @@ class _Place:
         except UnsafeKeyError:
             return None  # a name no byob path can address (another tool wrote it)
         return f"{self.team}/{key}"
+
+    def names_bucket(self, text: str) -> bool:
+        """Whether `text` (a provider field, an error message) names the bucket."""
+        return self._bucket.search(text) is not None
 
     def is_hidden(self, key: str) -> bool:
         return any(key == h or key.startswith(h + "/") for h in self.hidden)
@@ -484,6 +504,8 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
                 if mapped is None:
                     continue  # a provider field that names the bucket: never shown
                 value = mapped
+            elif isinstance(value, str) and place.names_bucket(value):
+                continue  # a link or id with the bucket in it (gcsfs selfLink, mediaLink, id)
             entry[field] = value
         entry["name"] = name
         return entry
@@ -534,9 +556,21 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         cls = next((c for c in _OS_ERRORS if isinstance(exc, c)), OSError)
         places = sorted(self._places.values(), key=lambda p: -len(p.root))
 
+        shown = self._strip_protocol(path) if isinstance(path, str) else None
+
         def scrub(text: str) -> str:
             for place in places:
                 text = text.replace(place.prefix, place.team + "/").replace(place.root, place.team)
+                if place.names_bucket(text):
+                    # Another spelling of a provider path (a URL, an encoded key): the
+                    # words that hold it give way to the byob path.
+                    text = re.sub(
+                        r"\S+",
+                        lambda m, p=place: (  # type: ignore[misc]
+                            (shown or p.team) if p.names_bucket(m.group()) else m.group()
+                        ),
+                        text,
+                    )
             return text
 
         if exc.errno is not None and exc.strerror is not None:
@@ -924,7 +958,7 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             # tell at commit (S3's If-None-Match), which fsspec users do not expect.
             if "x" in mode and place.fs.exists(fpath):
                 raise FileExistsError(errno.EEXIST, "the object exists", str(path))
-            return place.fs._open(
+            raw = place.fs._open(
                 fpath,
                 mode=mode,
                 block_size=block_size,
@@ -934,13 +968,20 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
             )
         except OSError as exc:
             raise self._translate(exc, path) from None
+        # The provider's file names the bucket path and the provider filesystem: hand out
+        # one whose path and fs are byob's (fsspec's caches key on them).
+        return ByobFile(self, self._strip_protocol(path), place, raw)
 
     async def open_async(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         place, _, fpath = self._file(path)
         afs = self._async_fs(place)
         if afs is None:
             raise NotImplementedError(f"{place.store.provider!r} stores have no async file objects")
-        return await afs.open_async(fpath, mode, **kwargs)
+        try:
+            raw = await afs.open_async(fpath, mode, **kwargs)
+        except OSError as exc:
+            raise self._translate(exc, path) from None
+        return ByobAsyncFile(self, self._strip_protocol(path), raw)
 
     # -- deleting and folders -----------------------------------------------------------
     @_translated

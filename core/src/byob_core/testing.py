@@ -24,7 +24,9 @@ import hashlib
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 
 from byob_core.api import Byob
@@ -293,6 +295,144 @@ class ProviderContract:
         )
         assert young.deleted == 0
         assert store.prefix + "dead/3" in self.keys_in_store(provisioned)
+
+
+class ByobFileContract:
+    """``byob://`` file objects on a provider: byob's path and filesystem, fsspec's caches.
+
+    Subclass and supply `store` (a fresh store of the provider, with a sub-path), as for
+    `ProviderContract`. Two teams share its bucket, each under its own sub-path; the
+    tests open files of the first and prove the file object shows neither the bucket nor
+    the other team, and that ``blockcache::``, ``simplecache::`` and ``filecache::`` work
+    over it.
+    """
+
+    @pytest.fixture
+    def store(self) -> Store:
+        raise NotImplementedError("subclass ByobFileContract and supply a `store` fixture")
+
+    @pytest.fixture
+    def byob(self, store: Store, tmp_path: Path) -> Byob:
+        alpha = attrs.evolve(store, subpath=f"{store.subpath}/alpha".strip("/"))
+        beta = attrs.evolve(store, subpath=f"{store.subpath}/beta".strip("/"))
+        config = Config(
+            instance=None, teams={"alpha": alpha, "beta": beta}, data_dir=tmp_path / "state"
+        )
+        byob = Byob(config, PluginHost.load())
+        byob.provision("alpha")  # makes the bucket both teams share
+        return byob
+
+    @pytest.fixture
+    def fs(self, byob: Byob) -> Any:
+        from byob_core.fs import ByobFileSystem
+
+        fs = ByobFileSystem(byob=byob, skip_instance_cache=True)
+        fs.pipe_file("beta/secret.txt", b"beta's")
+        return fs
+
+    def test_open_gives_the_byob_path_and_filesystem(self, fs: Any, store: Store) -> None:
+        from byob_core.files import ByobFile
+
+        body = b"line one\nline two\n" + bytes(range(256)) * 40
+        with fs.open("byob://alpha/dir/a.bin", "wb") as writer:
+            assert isinstance(writer, ByobFile)
+            assert (writer.path, writer.fs) == ("alpha/dir/a.bin", fs)
+            writer.write(body)
+        with fs.open("byob://alpha/dir/a.bin", "rb") as reader:
+            assert isinstance(reader, ByobFile)
+            assert reader.path == "alpha/dir/a.bin"
+            assert reader.fs is fs
+            assert reader.readline() == b"line one\n"
+            assert reader.tell() == 9
+            reader.seek(-10, 2)
+            assert reader.read() == body[-10:]
+            reader.seek(0)
+            assert reader.read() == body
+            assert reader.size == len(body)
+            assert reader.info()["name"] == "alpha/dir/a.bin"
+            for shown in (repr(reader), str(reader.info()), str(reader.details)):
+                assert store.bucket not in shown
+            for attribute in ("bucket", "key", "container_name", "blob", "f"):
+                assert not hasattr(reader, attribute), attribute
+        assert reader.closed
+
+    def test_the_file_system_of_a_file_cannot_list_another_team(
+        self, fs: Any, byob: Byob, store: Store
+    ) -> None:
+        from byob_core.fs import ByobFileSystem
+
+        fs.pipe_file("alpha/a.txt", b"alpha's")
+        with fs.open("alpha/a.txt", "rb") as handle:
+            # The leak this closes: f.fs was the provider's filesystem, whose
+            # ls("<bucket>/<sub-path>") listed every team's folder.
+            for raw in (store.bucket, store.fs_path(store.subpath)):
+                with pytest.raises((FileNotFoundError, PermissionError)):
+                    handle.fs.ls(raw)
+            assert handle.fs.ls("alpha", detail=False) == ["alpha/a.txt"]
+            assert all("beta" not in name for name in handle.fs.find("alpha"))
+        guarded = ByobFileSystem(byob=byob, reader="alpha", skip_instance_cache=True)
+        with guarded.open("alpha/a.txt", "rb") as handle:
+            assert handle.read() == b"alpha's"
+            with pytest.raises(PermissionError, match="visibility rule"):
+                handle.fs.ls("beta")
+            with pytest.raises(PermissionError):
+                handle.fs.cat_file("beta/secret.txt")
+
+    def test_text_mode(self, fs: Any) -> None:
+        with fs.open("alpha/t.txt", "w", encoding="utf-8") as writer:
+            writer.write("één\ntwee\n")
+        with fs.open("alpha/t.txt", "r", encoding="utf-8") as reader:
+            assert list(reader) == ["één\n", "twee\n"]
+
+    @pytest.mark.parametrize("cache", ["blockcache", "simplecache", "filecache"])
+    def test_fsspec_caches_read_and_write(
+        self, fs: Any, byob: Byob, cache: str, tmp_path: Path
+    ) -> None:
+        import fsspec
+
+        body = bytes(range(256)) * 64
+        fs.pipe_file("alpha/c.bin", body)
+        options = {cache: {"cache_storage": str(tmp_path / cache)}, "byob": {"byob": byob}}
+        for _ in range(2):  # the second read is served from the cache
+            with fsspec.open(f"{cache}::byob://alpha/c.bin", "rb", **options) as reader:
+                reader.seek(1000)
+                assert reader.read(100) == body[1000:1100]
+                reader.seek(0)
+                assert reader.read() == body
+        assert any((tmp_path / cache).iterdir())
+        with fsspec.open(f"{cache}::byob://alpha/w-{cache}.bin", "wb", **options) as writer:
+            writer.write(b"written through " + cache.encode())
+        assert fs.cat_file(f"alpha/w-{cache}.bin") == b"written through " + cache.encode()
+        assert fs.cat_file("beta/secret.txt") == b"beta's"
+
+    def test_async_files_keep_the_fence(self, byob: Byob) -> None:
+        """``open_async`` hands out byob's path and filesystem too, where the provider has it."""
+        from fsspec.asyn import get_loop, sync
+
+        from byob_core.files import ByobAsyncFile
+        from byob_core.fs import ByobFileSystem
+
+        loop = get_loop()  # fsspec's own loop: its clients outlive the test, as in real use
+
+        async def read() -> None:
+            afs = ByobFileSystem(byob=byob, asynchronous=True, loop=loop, skip_instance_cache=True)
+            await afs._pipe_file("alpha/async.bin", b"0123456789")
+            try:
+                handle = await afs.open_async("alpha/async.bin", "rb")
+            except NotImplementedError:
+                return  # the provider's filesystem has no async file objects
+            assert isinstance(handle, ByobAsyncFile)
+            assert (handle.path, handle.fs) == ("alpha/async.bin", afs)
+            async with handle:
+                assert await handle.read(4) == b"0123"
+                assert await handle.read() == b"456789"
+
+        sync(loop, read)
+
+    def test_errors_name_byob_paths(self, fs: Any, store: Store) -> None:
+        with pytest.raises(FileNotFoundError) as caught:
+            fs.open("alpha/missing.bin", "rb")
+        assert store.bucket not in str(caught.value)
 
 
 def _http(

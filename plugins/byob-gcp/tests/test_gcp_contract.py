@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from byob_core.stores import Store
-from byob_core.testing import ProviderContract
+from byob_core.testing import ByobFileContract, ProviderContract
 from byob_gcp.testing import xml_multipart_shim
 
 
@@ -25,3 +25,11 @@ class TestGcpContract(ProviderContract):
     @pytest.fixture
     def store(self, emulator_with_multipart: str, make_store) -> Store:
         return make_store(emulator_with_multipart, subpath="conformance/team")
+
+
+class TestGcpByobFiles(ByobFileContract):
+    """``byob://`` file objects over gcsfs, on fake-gcs-server (the data path)."""
+
+    @pytest.fixture
+    def store(self, fake_gcs: str, make_store) -> Store:
+        return make_store(fake_gcs, subpath="teams")

@@ -9,7 +9,7 @@ import hashlib
 import pytest
 from byob_core.signing import CompletedPart
 from byob_core.stores import Store
-from byob_core.testing import TEAM, ProviderContract, _http
+from byob_core.testing import TEAM, ByobFileContract, ProviderContract, _http
 
 
 class _OnS3Servers(ProviderContract):
@@ -52,3 +52,11 @@ class TestCoreweaveContract(_OnS3Servers):
         return make_store(
             s3_endpoint, provider="coreweave", subpath="conformance", path_style=False
         )
+
+
+class TestMinioByobFiles(ByobFileContract):
+    """``byob://`` file objects on a minio store (s3fs with a custom endpoint)."""
+
+    @pytest.fixture
+    def store(self, moto_endpoint, make_store) -> Store:
+        return make_store(moto_endpoint, subpath="teams")
