@@ -241,3 +241,37 @@ class TestUnsupportedApis:
         assert any("put-bucket-cors" in step for step in cors.steps)
         # Nothing was written: the next plan still wants the rules.
         assert by_name(provision(store, apply=False))["cors"].action is Action.CREATE
+
+
+class TestCorsMerge:
+    """PUT ?cors replaces the whole configuration: provision keeps the bucket's own rules."""
+
+    THEIRS = {
+        "ID": "customer-app",
+        "AllowedHeaders": ["Authorization"],
+        "AllowedMethods": ["GET", "POST"],
+        "AllowedOrigins": ["https://app.example.com"],
+        "MaxAgeSeconds": 60,
+    }
+
+    def test_foreign_rules_are_kept_and_byobs_is_added_then_updated(self, store):
+        provision(store, apply=True)
+        client = s3.client(store)
+        client.put_bucket_cors(Bucket=store.bucket, CORSConfiguration={"CORSRules": [self.THEIRS]})
+        cors = by_name(provision(store, apply=False))["cors"]
+        assert cors.action is Action.UPDATE
+        assert "keep the bucket's 1 other rule(s)" in cors.summary
+        assert cors.documents["cors"]["CORSRules"] == [self.THEIRS, *docs.cors_rules(3600)]
+        provision(store, apply=True)
+        assert client.get_bucket_cors(Bucket=store.bucket)["CORSRules"] == [
+            self.THEIRS,
+            *docs.cors_rules(3600),
+        ]
+        assert by_name(provision(store, apply=False))["cors"].action is Action.NONE
+        # Another max age updates byob's rule only.
+        cors = by_name(provision(store, apply=True, cors_max_age=600))["cors"]
+        assert cors.applied and "update byob's rule" in cors.summary
+        assert client.get_bucket_cors(Bucket=store.bucket)["CORSRules"] == [
+            self.THEIRS,
+            *docs.cors_rules(600),
+        ]

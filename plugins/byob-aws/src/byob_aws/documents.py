@@ -38,6 +38,8 @@ GRANT_SID = "ByobPlatformAccess"
 DENY_TLS_SID = "ByobDenyInsecureTransport"
 CORS_METHODS = ("GET", "HEAD", "PUT")
 DEFAULT_CORS_MAX_AGE = 3600
+#: The ID of byob's CORS rule: provision updates this rule and keeps every other.
+CORS_RULE_ID = "byob-cors"
 DEFAULT_NONCURRENT_DAYS = 30
 DEFAULT_ABORT_MULTIPART_DAYS = 7
 
@@ -99,9 +101,10 @@ OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
 
 
 def cors_rules(max_age: int = DEFAULT_CORS_MAX_AGE) -> list[dict[str, Any]]:
-    """The CORS rule of SPEC §3; ETag is exposed because multipart clients read it."""
+    """byob's CORS rule (ID `CORS_RULE_ID`); ETag is exposed because multipart clients read it."""
     return [
         {
+            "ID": CORS_RULE_ID,
             "AllowedHeaders": ["*"],
             "AllowedMethods": list(CORS_METHODS),
             "AllowedOrigins": ["*"],
@@ -138,6 +141,25 @@ def cors_problems(rules: Sequence[Mapping[str, Any]], max_age: int | None = None
         if best is None or len(problems) < len(best):
             best = problems
     return ["no CORS rule"] if best is None else best
+
+
+def is_byob_cors_rule(rule: Mapping[str, Any]) -> bool:
+    """Whether `rule` is byob's: its ID, or (written before rules had one) byob's rule verbatim."""
+    if rule.get("ID") is not None:
+        return rule.get("ID") == CORS_RULE_ID
+    ours = cors_rules(int(rule.get("MaxAgeSeconds") or 0))[0]
+    ours.pop("ID")
+    return _unordered(rule) == _unordered(ours)
+
+
+def _unordered(rule: Mapping[str, Any]) -> dict[str, Any]:
+    # Servers may reorder a rule's lists (Ceph RGW answers methods as GET, PUT, HEAD).
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in rule.items()}
+
+
+def merged_cors(current: Sequence[Mapping[str, Any]], max_age: int) -> list[dict[str, Any]]:
+    """The bucket's own CORS rules, unchanged and in order, then byob's rule (added or updated)."""
+    return [dict(r) for r in current if not is_byob_cors_rule(r)] + cors_rules(max_age)
 
 
 def grant_statement(bucket: str, principal: str) -> dict[str, Any]:

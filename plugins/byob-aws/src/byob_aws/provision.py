@@ -588,8 +588,13 @@ class Provisioner:
             "CORS",
         )
         current = [] if got is _MISSING else got
-        desired = {"CORSRules": docs.cors_rules(self.cors_max_age)}
         problems = docs.cors_problems(current, self.cors_max_age)
+        # The bucket's own rules stay (S3 replaces the whole configuration on PUT):
+        # byob adds its rule, or updates it, next to them.
+        rules = docs.merged_cors(current, self.cors_max_age) if problems else list(current)
+        desired = {"CORSRules": rules}
+        kept = [r for r in current if not docs.is_byob_cors_rule(r)]
+        ours = "update byob's rule" if len(kept) < len(current) else "add byob's rule"
         return [
             self.change(
                 "cors",
@@ -598,7 +603,10 @@ class Provisioner:
                 summary=(
                     "CORS allows GET, HEAD and PUT from any origin and exposes ETag"
                     if not problems
-                    else "set the CORS rules (" + "; ".join(problems) + ")"
+                    else "set the CORS rules ("
+                    + "; ".join(problems)
+                    + f"): {ours}"
+                    + (f", keep the bucket's {len(kept)} other rule(s)" if kept else "")
                 ),
                 current={"CORSRules": current},
                 desired=desired,
