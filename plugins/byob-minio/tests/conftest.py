@@ -113,6 +113,9 @@ class MinioLikeProxy:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Every answer names MinIO in its Server header, as MinIO's own do.
+            server_version = "MinIO"
+            sys_version = ""
 
             def log_message(self, *args):  # quiet
                 pass
@@ -145,11 +148,14 @@ class MinioLikeProxy:
                     answer = conn.getresponse()
                     data = answer.read()
                     self.send_response(answer.status)
+                    # send_response said "Server: MinIO"; the server behind stays hidden.
                     for name, value in answer.getheaders():
                         if name.lower() not in (
                             "content-length",
                             "connection",
                             "transfer-encoding",
+                            "server",
+                            "x-amz-request-id",
                         ):
                             self.send_header(name, value)
                     self.send_header("Content-Length", str(len(data)))

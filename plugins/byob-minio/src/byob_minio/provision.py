@@ -171,11 +171,21 @@ class Provisioner(aws_provision.Provisioner):
         return attrs.evolve(change, applied=True)
 
     # -- the changes ----------------------------------------------------------------------
+    def _identify(self, answer_or_exc: Any) -> None:
+        """Tell the server family from a response, and take that family's advice."""
+        family = quirks.identify(
+            quirks.response_headers(answer_or_exc), endpoint=self.store.endpoint
+        )
+        self.advice = quirks.advice_for(
+            family, provider=self.provider.spec.name, endpoint=self.store.endpoint_url or ""
+        )
+
     def _bucket(self) -> Change:
         try:
-            self.s3.head_bucket(Bucket=self.bucket)
+            self._identify(self.s3.head_bucket(Bucket=self.bucket))
             self.exists = True
         except Exception as exc:
+            self._identify(exc)
             if error_code(exc) not in _MISSING_BUCKET:
                 raise translate(exc, "checking the bucket", self.store) from exc
         if self.exists:
@@ -283,8 +293,8 @@ class Provisioner(aws_provision.Provisioner):
                     summary=(
                         f"{self.provider.server} encrypts with KES keys by name, not AWS KMS key "
                         "ARNs: create a KES key and make it the bucket default (SSE-KMS)"
-                        if self.provider.is_minio
-                        else f"{self.provider.server} has no AWS KMS: the key ARN does not apply"
+                        if self.advice.family == quirks.MINIO_FAMILY
+                        else f"{self.advice.server} has no AWS KMS: the key ARN does not apply"
                     ),
                     current=current,
                     desired={"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "<kes-key-name>"},
@@ -388,7 +398,7 @@ class Provisioner(aws_provision.Provisioner):
                 summary="no platform principal configured: the platform uses the store's access keys",
                 documents={"user_policy": policy},
             )
-        if self.provider.is_minio:
+        if self.advice.family == quirks.MINIO_FAMILY:
             summary = (
                 f"grant {principal} SPEC §3's actions: MinIO bucket policies name no principal "
                 "but '*' (anonymous), so attach this IAM policy to the MinIO user whose access "
@@ -396,7 +406,7 @@ class Provisioner(aws_provision.Provisioner):
             )
         else:
             summary = (
-                f"grant {principal} SPEC §3's actions through {self.provider.server}'s access "
+                f"grant {principal} SPEC §3's actions through {self.advice.server}'s access "
                 "policies for the keys the platform holds"
             )
         return Change(
@@ -405,7 +415,7 @@ class Provisioner(aws_provision.Provisioner):
             summary=summary,
             desired={"principal": principal, "policy": quirks.policy_name(self.bucket)},
             documents={"user_policy": policy},
-            steps=quirks.access_steps(self.bucket, principal) if self.provider.is_minio else (),
+            steps=self.advice.access_steps(self.bucket, principal),
         )
 
     def _tls(self) -> Change:

@@ -10,6 +10,9 @@ Pure functions and constants, no I/O.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from byob_aws import documents
@@ -200,8 +203,18 @@ class Advice:
     """What to tell a person whose MinIO refused a setting: reasons and ``mc`` steps."""
 
     server = "MinIO"
+    family = "minio"
+    #: Whether the server has per-bucket CORS rules (MinIO community edition has not).
+    bucket_cors = False
     versioning_reason = VERSIONING_REASON
     cors_server_side = CORS_SERVER_SIDE
+
+    def preflight_steps(self, max_age: int) -> list[str]:
+        """How to make a refused CORS preflight pass."""
+        return self.cors_steps(max_age)
+
+    def access_steps(self, bucket: str, principal: str) -> list[str]:
+        return access_steps(bucket, principal)
 
     def cors_steps(self, max_age: int) -> list[str]:
         return cors_steps(max_age)
@@ -221,6 +234,9 @@ class Advice:
 
 class ServiceAdvice(Advice):
     """The same for a hosted S3-compatible service (CoreWeave): its console or support, no ``mc``."""
+
+    family = "coreweave"
+    bucket_cors = True
 
     def __init__(self, server: str) -> None:
         self.server = server
@@ -252,3 +268,180 @@ class ServiceAdvice(Advice):
             f"a lifecycle rule on {bucket} (prefix {prefix!r}) expiring noncurrent versions "
             f"after {noncurrent_days} days and aborting stale multipart uploads"
         )
+
+    def preflight_steps(self, max_age: int) -> list[str]:
+        return ["run `python -m byob_core provision` to set the bucket's CORS rules"]
+
+    def access_steps(self, bucket: str, principal: str) -> list[str]:
+        return []
+
+
+class S3ApiAdvice(Advice):
+    """An S3-compatible server with the bucket APIs (Ceph RGW, others): ``aws s3api`` steps.
+
+    Such a server has per-bucket CORS, versioning and lifecycle rules; what it refuses is
+    set through the same S3 API by someone with the rights, or on the server itself.
+    """
+
+    family = "other"
+    bucket_cors = True
+
+    def __init__(self, server: str = "the S3-compatible server", endpoint: str = "") -> None:
+        self.server = server
+        self.endpoint = endpoint or "<endpoint>"
+        self.versioning_reason = f"{server} did not accept versioning for this bucket"
+        self.cors_server_side = (
+            f"{server} refused per-bucket CORS rules: set them with the S3 API, or allow the "
+            "origins in the server's own configuration"
+        )
+
+    def _s3api(self, command: str, bucket: str, document: Mapping[str, Any] | None = None) -> str:
+        line = f"aws --endpoint-url {self.endpoint} s3api {command} --bucket {bucket}"
+        if document is not None:
+            line += f" --cli-input-json '{json.dumps(document, sort_keys=True)}'"
+        return line
+
+    def cors_steps(self, max_age: int) -> list[str]:
+        rules = {"CORSConfiguration": {"CORSRules": documents.cors_rules(max_age)}}
+        return [
+            "run `python -m byob_core provision` (it sets the bucket's CORS rules), or: "
+            + self._s3api("put-bucket-cors", "<bucket>", rules),
+        ]
+
+    def preflight_steps(self, max_age: int) -> list[str]:
+        return self.cors_steps(max_age)
+
+    def versioning_steps(self, bucket: str) -> list[str]:
+        return [
+            self._s3api(
+                "put-bucket-versioning",
+                bucket,
+                {"VersioningConfiguration": {"Status": "Enabled"}},
+            )
+        ]
+
+    def kes_steps(self, bucket: str, key_name: str | None) -> list[str]:
+        return [
+            f"{self.server} has no AWS KMS: key ARNs do not apply",
+            f"configure a key management service on {self.server}, then set the bucket's "
+            "default encryption (SSE-KMS) with its key",
+        ]
+
+    def sse_s3_steps(self, bucket: str) -> list[str]:
+        return [
+            self._s3api(
+                "put-bucket-encryption",
+                bucket,
+                {
+                    "ServerSideEncryptionConfiguration": {
+                        "Rules": [
+                            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                        ]
+                    }
+                },
+            ),
+            f"(if {self.server} refuses it, it needs server-side encryption configured first)",
+        ]
+
+    def lifecycle_steps(self, bucket: str, prefix: str, noncurrent_days: int) -> list[str]:
+        return [
+            f"set a lifecycle rule on {bucket} (prefix {prefix!r}) expiring noncurrent versions "
+            f"after {noncurrent_days} days and aborting stale multipart uploads: "
+            + self._s3api("put-bucket-lifecycle-configuration", bucket)
+        ]
+
+    def access_steps(self, bucket: str, principal: str) -> list[str]:
+        return [
+            f"grant {principal} the actions in the document 'user_policy' through "
+            f"{self.server}'s bucket policy or user policies"
+        ]
+
+
+class RgwAdvice(S3ApiAdvice):
+    """Ceph RGW: per-bucket CORS, versioning and lifecycle through the S3 API; no SSE-S3 in 16.2."""
+
+    family = "ceph-rgw"
+
+    def __init__(self, endpoint: str = "") -> None:
+        super().__init__("Ceph RGW", endpoint)
+
+    def sse_s3_steps(self, bucket: str) -> list[str]:
+        return [
+            "Ceph RGW before 18.2 (Reef) has no SSE-S3 bucket default: upgrade and set "
+            "`rgw crypt sse s3 backend = vault` (with its vault settings), then "
+            + self._s3api("put-bucket-encryption", bucket),
+            "or have clients send SSE-C / SSE-KMS headers per object (`rgw crypt s3 kms backend`)",
+        ]
+
+    def kes_steps(self, bucket: str, key_name: str | None) -> list[str]:
+        key = key_name or "<key-id>"
+        return [
+            "Ceph RGW has no AWS KMS: key ARNs do not apply",
+            "configure `rgw crypt s3 kms backend` (vault, kmip, barbican or testing) with key "
+            f"{key}, then set the bucket default to SSE-KMS with it",
+        ]
+
+    def lifecycle_steps(self, bucket: str, prefix: str, noncurrent_days: int) -> list[str]:
+        return [
+            *super().lifecycle_steps(bucket, prefix, noncurrent_days),
+            "radosgw runs lifecycle in its `rgw lifecycle work time` window",
+        ]
+
+
+def advice_for(family: str, *, provider: str, endpoint: str = "") -> Advice:
+    """The advice of a server family; a ``coreweave`` store always gets CoreWeave's."""
+    if provider == "coreweave" or family == COREWEAVE_FAMILY:
+        return ServiceAdvice("CoreWeave")
+    if family == MINIO_FAMILY:
+        return Advice()
+    if family == RGW_FAMILY:
+        return RgwAdvice(endpoint)
+    return S3ApiAdvice(endpoint=endpoint)
+
+
+# -- which server answered -------------------------------------------------------------------
+MINIO_FAMILY = "minio"
+RGW_FAMILY = "ceph-rgw"
+COREWEAVE_FAMILY = "coreweave"
+OTHER_FAMILY = "other"
+#: The server families byob tells apart, and the name each has in messages.
+FAMILY_NAMES = {
+    MINIO_FAMILY: "MinIO",
+    RGW_FAMILY: "Ceph RGW",
+    COREWEAVE_FAMILY: "CoreWeave",
+    OTHER_FAMILY: "the S3-compatible server",
+}
+COREWEAVE_HOSTS = ("cwobject.com", "cwlota.com")
+#: radosgw's transaction ids: ``tx`` + 21 hex digits, ``-`` + hex time, ``-`` + ids/zonegroup.
+_RGW_REQUEST_ID = re.compile(r"tx[0-9a-f]{21}-[0-9a-f]{8,}-[0-9a-f]+-\S+")
+
+
+def identify(headers: Mapping[str, str] | None, *, endpoint: str | None = None) -> str:
+    """The family of the server that sent `headers` (a response's, any case).
+
+    MinIO names itself in ``Server``; Ceph RGW's civetweb front end does too ("Ceph Object
+    Gateway"), its beast front end sends no ``Server`` but request ids of its own form
+    (``tx…-…-…-<zonegroup>``); CoreWeave is known by its endpoint. Anything else is
+    ``other`` (AWS itself, moto, ...).
+    """
+    host = (endpoint or "").split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+    if any(host == h or host.endswith("." + h) for h in COREWEAVE_HOSTS):
+        return COREWEAVE_FAMILY
+    lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    server = lowered.get("server", "").lower()
+    if "minio" in server or "x-minio-deployment-id" in lowered:
+        return MINIO_FAMILY
+    if "ceph" in server or "radosgw" in server:
+        return RGW_FAMILY
+    if _RGW_REQUEST_ID.fullmatch(lowered.get("x-amz-request-id", "")):
+        return RGW_FAMILY
+    return OTHER_FAMILY
+
+
+def response_headers(answer_or_exc: Any) -> dict[str, str]:
+    """The HTTP headers of a botocore answer or of the ClientError it raised ({} if none)."""
+    response = getattr(answer_or_exc, "response", answer_or_exc)
+    if not isinstance(response, dict):
+        return {}
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return dict(headers) if isinstance(headers, dict) else {}

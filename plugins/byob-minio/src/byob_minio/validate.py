@@ -47,6 +47,8 @@ class Validator:
     ) -> None:
         self.provider = provider
         self.advice = provider.advice
+        #: The server family (`quirks.identify`), known once the bucket check has an answer.
+        self.family = self.advice.family
         self.store = store
         self.context = context
         self.settings = settings_of(store)
@@ -162,10 +164,22 @@ class Validator:
         )
 
     # -- checks ---------------------------------------------------------------------------
+    def _identify(self, answer_or_exc: Any) -> None:
+        """Tell the server family from a response, and take that family's advice."""
+        self.family = quirks.identify(
+            quirks.response_headers(answer_or_exc), endpoint=self.store.endpoint
+        )
+        self.advice = quirks.advice_for(
+            self.family,
+            provider=self.provider.spec.name,
+            endpoint=self.store.endpoint_url or "",
+        )
+
     def _bucket(self) -> Finding:
         try:
-            self.s3.head_bucket(Bucket=self.bucket)
+            answer = self.s3.head_bucket(Bucket=self.bucket)
         except Exception as exc:
+            self._identify(exc)
             code = error_code(exc)
             if code in ("404", "NoSuchBucket", "NotFound"):
                 return Finding.failed(
@@ -178,11 +192,14 @@ class Validator:
                 f"cannot reach bucket {self.bucket} on {self.store.endpoint_url}: {error_message(exc)}",
                 hint="check the endpoint, the tls flag, the region and the access keys",
             )
+        self._identify(answer)
         return Finding.passed(
             self._id("bucket"),
-            f"credentials reach bucket {self.bucket} on {self.store.endpoint_url}",
+            f"credentials reach bucket {self.bucket} on {self.store.endpoint_url} "
+            f"(it answers as {quirks.FAMILY_NAMES[self.family]})",
             endpoint=self.store.endpoint_url,
             path_style=self.store.path_style,
+            server=self.family,
         )
 
     def _region(self) -> Finding:
@@ -294,7 +311,7 @@ class Validator:
     def _kms(self) -> Finding:
         return Finding.warned(
             self._id("kms"),
-            f"a KMS key ARN is configured, but {self.server} has no AWS KMS: the ARN is not used",
+            f"a KMS key ARN is configured, but {self.advice.server} has no AWS KMS: the ARN is not used",
             hint=" ; ".join(self.advice.kes_steps(self.bucket, self.settings.get("kes_key"))),
         )
 
@@ -314,7 +331,7 @@ class Validator:
             return self._error("cors", "CORS rules", exc)
         rules = (answer or {}).get("CORSRules", [])
         problems = documents.cors_problems(rules)
-        if not rules and self.provider.is_minio:
+        if not rules and not self.advice.bucket_cors:
             # MinIO releases that lack the API answer an empty configuration rather than
             # NotImplemented; their CORS is the server-wide setting, which the preflight tests.
             return Finding.warned(
@@ -350,7 +367,7 @@ class Validator:
                 self._id("public"),
                 f"the bucket policy lets anyone {', '.join(anyone)}",
                 hint=f"mc anonymous set none {quirks.ALIAS}/{self.bucket}"
-                if self.provider.is_minio
+                if self.advice.family == quirks.MINIO_FAMILY
                 else "remove the statements with Principal '*' from the bucket policy",
                 actions=anyone,
             )
@@ -398,13 +415,13 @@ class Validator:
         principal = self.context.principal
         if not principal:
             return self._skip("access", "no platform principal configured")
-        if self.provider.is_minio:
+        if self.advice.family == quirks.MINIO_FAMILY:
             why = (
                 "MinIO grants access through the IAM policy of the user whose keys the platform "
                 "holds, which the S3 API cannot read; the probe checks these keys"
             )
         else:
-            why = f"{self.server} access policies cannot be read through the S3 API"
+            why = f"{self.advice.server} access policies cannot be read through the S3 API"
         return self._skip("access", f"cannot tell what {principal} may do: {why}")
 
     def _signed_round_trip(self) -> Finding:
@@ -445,11 +462,7 @@ class Validator:
                 allow_methods=answer.get("access-control-allow-methods", ""),
             )
         max_age = int_setting(self.settings, "cors_max_age", documents.DEFAULT_CORS_MAX_AGE)
-        hint = (
-            " ; ".join(self.advice.cors_steps(max_age))
-            if self.provider.is_minio
-            else "run `python -m byob_core provision` to set the bucket's CORS rules"
-        )
+        hint = " ; ".join(self.advice.preflight_steps(max_age))
         return Finding.failed(
             self._id("preflight"),
             f"a CORS preflight from {origin} got HTTP {status} "
