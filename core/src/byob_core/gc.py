@@ -509,7 +509,7 @@ class GcReport:
     live_checked: int = 0
     live_checked_missing: int = 0
     #: How the run was executed: ``"local"`` (this process) or ``"dask"``, over how many
-    #: shards, and each shard's counters (`per_shard`, filled when there is more than one).
+    #: shards, and each shard's bounds, state and counters (one entry for an unsharded run).
     executor: str = "local"
     shards: int = 1
     per_shard: list[dict[str, Any]] = attrs.field(factory=list)
@@ -916,6 +916,9 @@ class _Run:
             self.report.live_missing = max(0, self._given() - self.report.kept_live)
         if self.journal is not None and not self.options.dry_run:
             self.journal.unlink(missing_ok=True)
+        self.report.per_shard = [
+            {**self.shard.to_dict(), "state": "done", **self.report.counters()}
+        ]
         self._progress()
         log.info("gc_done", store=self.report.store, **self.report.counters())
         return self.report

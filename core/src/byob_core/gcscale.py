@@ -323,7 +323,6 @@ def collect(
         report = gc.collect(
             host, store, live_set, options, now=start, on_progress=on_progress, nested=nested
         )
-        report.per_shard = [{**gc.WHOLE.to_dict(), **report.counters()}]
         return report
     client, cluster = _connect(execution) if execution.executor == "dask" else (None, None)
     try:
