@@ -5,7 +5,9 @@ outside the sub-path."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from byob_aws.s3 import client
@@ -21,6 +23,11 @@ LIVE = set(KEYS[::3])
 @pytest.fixture(scope="module")
 def dask_scheduler():
     import distributed  # byob-core[dask], installed by setup.sh
+
+    # Workers import the fault-injecting hosts of core/tests/gc_hosts.py by name.
+    hosts = str(Path(__file__).resolve().parents[3] / "core" / "tests")
+    if hosts not in sys.path:
+        sys.path.insert(0, hosts)
 
     cluster = distributed.LocalCluster(
         n_workers=2,
@@ -102,3 +109,26 @@ def test_sharded_runs_reach_the_unsharded_end_state(server, dask_scheduler, tmp_
     assert (report.executor, report.shards) == ("dask", 6)
     assert sum(s["deleted"] for s in report.per_shard) == report.deleted == 80
     assert report.ok and report.live_missing == 0
+
+
+def test_a_worker_killed_mid_shard_loses_nothing(server, dask_scheduler, tmp_path):
+    import attrs
+
+    store = filled(server)
+    garbage = sorted(f"team/{k}" for k in set(KEYS) - LIVE)
+    victim = garbage[len(garbage) // 2]
+    faulty = attrs.evolve(
+        store, options={"fault": "exit", "on_key": victim, "once_flag": str(tmp_path / "fired")}
+    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "core" / "tests"))
+    import gc_hosts
+
+    execution = gcscale.Execution(
+        executor="dask", scheduler=dask_scheduler, shards=3, host_factory=gc_hosts.faulty_host
+    )
+    options = GcOptions(grace=dt.timedelta(0), batch_size=7, journal=tmp_path / "gc.json")
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    report = gcscale.collect(PluginHost.load(), faulty, LIVE, options, execution, now=now)
+    assert (tmp_path / "fired").exists()  # a worker died holding a delete batch
+    assert report.ok, report.errors
+    assert left(store) == {f"team/{k}" for k in LIVE} | {"outside/runs/0/part-0001.bin"}
