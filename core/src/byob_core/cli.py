@@ -226,7 +226,7 @@ def build_parser() -> Parser:
     p.add_argument(
         "--purge-versions",
         action="store_true",
-        help="also delete noncurrent versions older than the grace",
+        help="also purge the history (versions, delete markers) of keys deleted longer than the grace ago",
     )
     p.add_argument(
         "--abort-uploads",
