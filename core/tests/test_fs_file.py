@@ -433,6 +433,24 @@ class TestFileObjects:
             assert not fs.exists("omega/t.bin")
         assert fs.cat_file("omega/t.bin") == b"later"
 
+    def test_errors_never_name_the_bucket_in_any_spelling(self, tmp_path):
+        """Provider messages (an SDK's prose, a URL with the bucket) give way to byob paths.
+
+        Synthetic errors: no local server words its errors these ways.
+        """
+        fs = ByobFileSystem(config_data=_config(tmp_path))
+        fs.pipe_file("omega/x.bin", b"x")
+        bucket = str(tmp_path / "omega-bucket").strip("/")
+        for message in (
+            f"NoSuchBucket: {bucket}",
+            f"GET http://h/storage/v1/b/{bucket}/o/o%2Fx.bin: 404",
+            f"cannot reach ({bucket}).",
+        ):
+            new = fs._translate(OSError(message), "omega/x.bin")
+            assert isinstance(new, OSError)
+            assert bucket not in str(new), str(new)
+            assert "omega" in str(new)
+
     def test_the_identity_of_a_file_cannot_be_changed(self, tmp_path):
         fs = ByobFileSystem(config_data=_config(tmp_path))
         fs.pipe_file("omega/i.bin", b"i")

@@ -236,6 +236,7 @@ class _Place:
 
     __slots__ = (
         "_bucket",
+        "_bucket_word",
         "afs",
         "fs",
         "hidden",
@@ -259,9 +260,10 @@ class _Place:
         #: The store's key prefix (``"<subpath>/"`` or ``""``), for the key guard.
         self.key_prefix = store.prefix
         # The bucket as a segment of a path or URL (gcsfs's selfLink, b/<bucket>/o/...).
-        self._bucket = re.compile(
-            r"(?:^|[/:@'\"])" + re.escape(store.bucket.strip("/")) + r"(?:[/?#'\"]|$)"
-        )
+        bucket = re.escape(store.bucket.strip("/"))
+        self._bucket = re.compile(r"(?:^|[/:@'\"])" + bucket + r"(?:[/?#'\"]|$)")
+        #: The same, also as a word of prose (``NoSuchBucket: <bucket>``), for messages.
+        self._bucket_word = re.compile(r"(?:^|[\s/:@'\"(])" + bucket + r"(?:[\s/?#'\".,;)]|$)")
         #: Keys under this store that belong to another configured store (nested sub-paths).
         self.hidden = hidden
         #: Async twins of `fs`, one per event loop (see `ByobFileSystem._async_fs`).
@@ -286,9 +288,9 @@ class _Place:
             return None  # a name no byob path can address (another tool wrote it)
         return f"{self.team}/{key}"
 
-    def names_bucket(self, text: str) -> bool:
-        """Whether `text` (a provider field, an error message) names the bucket."""
-        return self._bucket.search(text) is not None
+    def names_bucket(self, text: str, *, prose: bool = False) -> bool:
+        """Whether `text` (a provider field; with `prose`, an error message) names the bucket."""
+        return (self._bucket_word if prose else self._bucket).search(text) is not None
 
     def is_hidden(self, key: str) -> bool:
         return any(key == h or key.startswith(h + "/") for h in self.hidden)
@@ -561,13 +563,15 @@ class ByobFileSystem(AsyncFileSystem, metaclass=_CachedPerConfig):  # type: igno
         def scrub(text: str) -> str:
             for place in places:
                 text = text.replace(place.prefix, place.team + "/").replace(place.root, place.team)
-                if place.names_bucket(text):
-                    # Another spelling of a provider path (a URL, an encoded key): the
-                    # words that hold it give way to the byob path.
+                if place.names_bucket(text, prose=True):
+                    # Another spelling of a provider path (a URL, an encoded key, the bare
+                    # bucket name): the words that hold it give way to the byob path.
                     text = re.sub(
                         r"\S+",
                         lambda m, p=place: (  # type: ignore[misc]
-                            (shown or p.team) if p.names_bucket(m.group()) else m.group()
+                            (shown or p.team)
+                            if p.names_bucket(m.group(), prose=True)
+                            else m.group()
                         ),
                         text,
                     )
