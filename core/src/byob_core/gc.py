@@ -115,6 +115,8 @@ class GcLiveMismatchError(GcError):
 
 #: Live keys looked up in the store before anything is deleted (all of them when fewer).
 LIVE_SAMPLE = 100
+#: Live-key look-ups in flight at once.
+LIVE_LOOKUPS = 16
 #: A run stops before deleting when more than this share of the looked-up keys is missing.
 LIVE_MISSING_LIMIT = 0.5
 
@@ -1046,10 +1048,17 @@ class _Run:
             group = readings.get(_canonical(key, prefix))
             if group is not None:
                 group.append(key)
-        missing: list[str] = []
-        for canonical in sorted(readings):
-            if not any(self._exists(prefix + key) for key in sorted(readings[canonical])):
-                missing.append(canonical)
+
+        def absent(canonical: str) -> bool:
+            return not any(self._exists(prefix + key) for key in sorted(readings[canonical]))
+
+        # One small listing per key, LIVE_LOOKUPS at a time (each is a round trip).
+        from concurrent.futures import ThreadPoolExecutor
+
+        ordered = sorted(readings)
+        with ThreadPoolExecutor(max_workers=LIVE_LOOKUPS) as pool:
+            flags = list(pool.map(absent, ordered))
+        missing = [canonical for canonical, gone in zip(ordered, flags, strict=True) if gone]
         self.report.live_checked = len(readings)
         self.report.live_checked_missing = len(missing)
         if not missing or len(missing) <= LIVE_MISSING_LIMIT * len(readings):
