@@ -1,5 +1,5 @@
 """Cross-package discovery: the installed workspace plugins are found through the `byob`
-entry-point group, own exactly the providers of SPEC §1, cover every connection-string
+entry-point group, own exactly the providers of docs/concepts.md#stores, cover every connection-string
 scheme, load without a cloud SDK, and `byob://` is registered with fsspec."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Connection strings (SPEC §2): every documented form parses, formats back to an equal
+"""Connection strings (docs/connection-strings.md): every documented form parses, formats back to an equal
 store, and no error, repr or str ever shows a secret."""
 
 from __future__ import annotations

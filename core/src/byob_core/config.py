@@ -56,7 +56,7 @@ INSTANCE = "_instance"
 # \Z, not $: "$" also matches before a trailing newline, and "omega\n" is not a name.
 _TEAM_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 
-#: Platform principals by deployment (SPEC §3). A self-managed instance names its own.
+#: Platform principals by deployment (docs/configuration.md#deployments). A self-managed instance names its own.
 DEFAULT_PRINCIPALS: Mapping[str, Mapping[str, str]] = {
     "saas": {
         "aws_principal": "arn:aws:iam::725579432336:role/WandbIntegration",
@@ -155,7 +155,7 @@ class Config:
         )
 
     def can_read(self, reader: str | None, writer: str | None) -> bool:
-        """The visibility rule (SPEC §1): may team `reader` read what team `writer` wrote?
+        """The visibility rule (docs/concepts.md#the-visibility-rule): may team `reader` read what team `writer` wrote?
 
         A team store's objects are readable by that team only; the instance store's by any
         team the organisation allows.
@@ -315,7 +315,7 @@ def from_mapping(
     if cloud is None and instance is not None and family_of(instance.provider) in CLOUDS:
         cloud = family_of(instance.provider)
     if deployment == "saas":
-        cloud = "gcp"  # the multi-tenant SaaS runs on GCP (SPEC §1)
+        cloud = "gcp"  # the multi-tenant SaaS runs on GCP (docs/configuration.md#deployments)
 
     teams: dict[str, Store] = {}
     raw_teams = data.get("teams", {})

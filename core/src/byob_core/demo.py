@@ -67,7 +67,7 @@ def _stores(root: Path) -> Iterator[_Setting]:
         )
         return
     try:
-        # An S3-compatible team store must be on the instance's allow-list (SPEC §1).
+        # An S3-compatible team store must be on the instance's allow-list (docs/configuration.md#deployments).
         allow = s3.connection_string("byob-demo-omega", subpath="omega")
         yield _Setting(
             f"a local S3 endpoint ({s3.endpoint_url})",

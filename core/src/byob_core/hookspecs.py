@@ -120,7 +120,7 @@ def byob_filesystem(store: Store) -> AbstractFileSystem:
 
 @hookspec(firstresult=True)
 def byob_provision(store: Store, context: ProvisionContext) -> Plan:
-    """Compare `store` with what SPEC §3 asks of its provider and return the plan (routed).
+    """Compare `store` with what its provider needs (docs/providers/<provider>.md#what-it-provisions) and return the plan (routed).
 
     store: the store to provision.
     context: ``context.apply`` is False for ``plan`` (read only, change nothing) and True

@@ -14,7 +14,7 @@ import attrs
 from byob_core.errors import SigningError
 
 METHODS = ("GET", "PUT", "HEAD", "DELETE")
-#: Default lifetimes (SPEC §5): reads 1 hour, writes 24 hours.
+#: Default lifetimes (docs/security.md#url-lifetimes): reads 1 hour, writes 24 hours.
 DEFAULT_EXPIRES = {
     "GET": dt.timedelta(hours=1),
     "HEAD": dt.timedelta(hours=1),
@@ -24,7 +24,7 @@ DEFAULT_EXPIRES = {
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 TiB = 1024 * GiB
-#: Uploads from this size on go in parts (SPEC §5).
+#: Uploads from this size on go in parts (docs/concepts.md#large-uploads).
 MULTIPART_THRESHOLD = 2 * GiB
 MAX_OBJECT_SIZE = 5 * TiB
 MIN_PART_SIZE = 100 * MiB

@@ -1,4 +1,4 @@
-"""Connection strings (SPEC §2): parse them into a `Store`, format a `Store` back.
+"""Connection strings (docs/connection-strings.md): parse them into a `Store`, format a `Store` back.
 
 Forms::
 

@@ -1,4 +1,4 @@
-"""The JSON documents SPEC §3 asks of an S3 bucket, and how to compare them with what exists.
+"""The JSON documents byob asks of an S3 bucket (docs/providers/aws.md#what-it-provisions), and how to compare them with what exists.
 
 Pure functions, no I/O: provisioning writes these documents, validation parses what the
 bucket has and compares it with them (parsed and compared, never string-matched).
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 POLICY_VERSION = "2012-10-17"
-#: What the platform principal needs on the bucket and its objects (SPEC §3).
+#: What the platform principal needs on the bucket and its objects (docs/providers/aws.md#permissions).
 BUCKET_ACTIONS = (
     "s3:GetObject*",
     "s3:GetEncryptionConfiguration",
@@ -101,7 +101,8 @@ OWNERSHIP = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
 
 
 def cors_rules(max_age: int = DEFAULT_CORS_MAX_AGE) -> list[dict[str, Any]]:
-    """byob's CORS rule (ID `CORS_RULE_ID`); ETag is exposed because multipart clients read it."""
+    """byob's CORS rule (ID `CORS_RULE_ID`, docs/providers/aws.md#what-it-provisions); ETag is
+    exposed because multipart clients read it."""
     return [
         {
             "ID": CORS_RULE_ID,
@@ -115,7 +116,7 @@ def cors_rules(max_age: int = DEFAULT_CORS_MAX_AGE) -> list[dict[str, Any]]:
 
 
 def cors_problems(rules: Sequence[Mapping[str, Any]], max_age: int | None = None) -> list[str]:
-    """What the bucket's CORS rules lack (empty when one rule does all SPEC §3 asks).
+    """What the bucket's CORS rules lack (empty when one rule does all the CORS rule asks).
 
     A rule qualifies when it allows GET, HEAD and PUT from ``*``, exposes ``ETag`` and
     has a max age (equal to `max_age` when given). The problems of the closest rule are

@@ -1,4 +1,4 @@
-"""Provisioning of an S3 bucket (and its KMS key) as SPEC §3 asks, as a plan of named changes.
+"""Provisioning of an S3 bucket (and its KMS key) as docs/providers/aws.md#what-it-provisions says, as a plan of named changes.
 
 Each step reads the current setting, compares it with the desired document and, when
 ``context.apply`` is set, writes it. Steps are methods of `Provisioner`, so an S3-compatible

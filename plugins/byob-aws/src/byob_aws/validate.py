@@ -1,4 +1,4 @@
-"""Validation of an S3 bucket (SPEC §4): one `Finding` per check, each with a fix hint.
+"""Validation of an S3 bucket (docs/concepts.md#validation): one `Finding` per check, each with a fix hint.
 
 Every check is a method of `Validator`, so an S3-compatible provider (byob-minio) can
 subclass it, drop or replace the checks its server answers differently, and keep the rest.

@@ -43,8 +43,8 @@ SPEC = ProviderSpec(
     versions=True,
     multipart=True,
     user_param="scid",
-    # Azure allows 50,000 blocks a blob, but SPEC §5's part rule (at most 10,000 parts of
-    # at least 100 MiB) fits Azure too, so the defaults stay.
+    # Azure allows 50,000 blocks a blob, but byob's part rule (at most 10,000 parts of at
+    # least 100 MiB, docs/concepts.md#large-uploads) fits Azure too, so the defaults stay.
 )
 
 

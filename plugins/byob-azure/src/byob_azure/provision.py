@@ -1,9 +1,9 @@
-"""Provisioning an Azure store (SPEC §3): what the data plane can do, and steps for the rest.
+"""Provisioning an Azure store (docs/providers/azure.md#what-it-provisions): what the data plane can do, and steps for the rest.
 
 Applied with the store's own credentials (data plane):
 
 * the container;
-* blob service properties: the CORS rule of SPEC §3 and blob soft delete (delete
+* blob service properties: the CORS rule (docs/providers/azure.md#what-it-provisions) and blob soft delete (delete
   retention, ``soft_delete_days``, default 7). The CORS rule is added beside any rules
   already there; a longer retention than asked is left alone.
 
@@ -49,7 +49,7 @@ def settings_of(store: Store, context: ProvisionContext | None = None) -> dict[s
 
 
 def desired_cors(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The CORS rule of SPEC §3 as a plain document."""
+    """The CORS rule (docs/providers/azure.md#what-it-provisions) as a plain document."""
     return {
         "allowed_origins": ["*"],
         "allowed_methods": list(CORS_METHODS),

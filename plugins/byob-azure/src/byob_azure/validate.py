@@ -1,4 +1,4 @@
-"""Validation of an Azure store (SPEC §4): one finding per check, each really exercised.
+"""Validation of an Azure store (docs/concepts.md#validation): one finding per check, each really exercised.
 
 Checks: ``azure.credentials``, ``azure.container``, ``azure.cors``, ``azure.soft_delete``,
 ``azure.versioning``, ``azure.container_soft_delete``, ``azure.presigned`` (a SAS PUT

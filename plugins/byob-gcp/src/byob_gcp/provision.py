@@ -1,9 +1,8 @@
-"""What SPEC §3 asks of a GCS bucket, compared with what the JSON API reports (`byob_provision`).
+"""What byob asks of a GCS bucket (docs/providers/gcp.md#what-it-provisions), compared with what the JSON API reports (`byob_provision`).
 
 The desired state: the bucket in its location; uniform bucket-level access; object
 versioning; a soft delete policy (7 days unless ``soft_delete_days`` says otherwise);
-Google-managed encryption, or the customer key named by ``kms_key_name``; the CORS rule
-of SPEC §3; ``roles/storage.admin`` on the bucket for the platform service account.
+Google-managed encryption, or the customer key named by ``kms_key_name``; the CORS rule; ``roles/storage.admin`` on the bucket for the platform service account.
 Everything but the IAM binding is one bucket PATCH; the binding is a read-modify-write
 of the bucket's IAM policy, and becomes a manual step where the credentials (or the
 endpoint) cannot read or set it. The check functions here are shared with validation.
@@ -28,7 +27,7 @@ DEFAULT_SOFT_DELETE_DAYS = 7
 DEFAULT_CORS_MAX_AGE = 3600
 CORS_METHODS = ("GET", "HEAD", "PUT")
 #: GCS's responseHeader is both the allowed request headers and the exposed response
-#: headers: Content-Type (SPEC §3), Content-MD5 (every part carries it) and ETag (the
+#: headers: Content-Type (docs/providers/gcp.md#what-it-provisions), Content-MD5 (every part carries it) and ETag (the
 #: uploader reads each part's ETag).
 CORS_HEADERS = ("Content-Type", "Content-MD5", "ETag")
 LACKS_ADMIN = f"the service account lacks {ADMIN_ROLE}"
@@ -36,7 +35,7 @@ LACKS_ADMIN = f"the service account lacks {ADMIN_ROLE}"
 
 @attrs.frozen(kw_only=True)
 class Desired:
-    """The bucket settings SPEC §3 asks for, with the store's options applied."""
+    """The bucket settings byob asks for (docs/providers/gcp.md#what-it-provisions), with the store's options applied."""
 
     location: str | None
     soft_delete_seconds: int

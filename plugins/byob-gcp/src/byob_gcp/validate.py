@@ -1,4 +1,4 @@
-"""The checks of SPEC §4 for a GCS store (`byob_validate`), one `Finding` each.
+"""The checks (docs/concepts.md#validation) for a GCS store (`byob_validate`), one `Finding` each.
 
 ``gcp.credentials``, ``gcp.bucket``, ``gcp.location``, ``gcp.versioning``,
 ``gcp.soft_delete``, ``gcp.encryption``, ``gcp.cors``, ``gcp.iam``, ``gcp.presigned``

@@ -7,7 +7,8 @@
 ...         environ={**os.environ, "GORILLA_SUPPORTED_FILE_STORES":
 ...                  s3.connection_string("demo-omega", subpath="omega")})
 
-S3-compatible team stores must be listed in ``GORILLA_SUPPORTED_FILE_STORES`` (SPEC §1),
+S3-compatible team stores must be listed in ``GORILLA_SUPPORTED_FILE_STORES``
+(docs/configuration.md#deployments),
 hence `LocalS3.connection_string`.
 
 The server is byob-aws's test server (`byob_aws.testing.moto_server`), started on a free

@@ -1,4 +1,5 @@
-"""Provisioning of an S3-compatible bucket: SPEC §3 as far as the server has the APIs.
+"""Provisioning of an S3-compatible bucket: what byob-aws provisions
+(docs/providers/aws.md#what-it-provisions) as far as the server has the APIs.
 
 Each setting is one named change. What the server refuses (MinIO's per-bucket CORS,
 versioning on a single drive, encryption without a KMS, lifecycle rules it cannot parse)
@@ -400,13 +401,15 @@ class Provisioner(aws_provision.Provisioner):
             )
         if self.advice.family == quirks.MINIO_FAMILY:
             summary = (
-                f"grant {principal} SPEC §3's actions: MinIO bucket policies name no principal "
+                f"grant {principal} the platform's bucket actions (docs/providers/aws.md#permissions): "
+                "MinIO bucket policies name no principal "
                 "but '*' (anonymous), so attach this IAM policy to the MinIO user whose access "
                 "keys the platform holds"
             )
         else:
             summary = (
-                f"grant {principal} SPEC §3's actions through {self.advice.server}'s access "
+                f"grant {principal} the platform's bucket actions (docs/providers/aws.md#permissions) "
+                f"through {self.advice.server}'s access "
                 "policies for the keys the platform holds"
             )
         return Change(

@@ -137,7 +137,8 @@ def lifecycle_steps(bucket: str, prefix: str, noncurrent_days: int) -> list[str]
 
 
 def user_policy(bucket: str) -> dict[str, Any]:
-    """The IAM policy that grants a MinIO user SPEC §3's actions on the bucket.
+    """The IAM policy that grants a MinIO user the platform principal's actions on the bucket
+    (docs/providers/aws.md#permissions).
 
     MinIO attaches policies to users and groups; a bucket policy there names no
     principal but ``*`` (anonymous), so this document carries no ``Principal``.

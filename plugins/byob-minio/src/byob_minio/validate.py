@@ -1,4 +1,4 @@
-"""Validation of an S3-compatible store (SPEC §4): one finding per check, each with a fix hint.
+"""Validation of an S3-compatible store (docs/concepts.md#validation): one finding per check, each with a fix hint.
 
 Check ids are ``<provider>.<check>`` (``minio.versioning``, ``coreweave.cors``). What the
 server lacks is a finding, never a crash: MinIO's missing per-bucket CORS API is a WARN
