@@ -582,3 +582,48 @@ def one_line_of(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     return lines[0]
+
+
+def test_a_sharded_run_journal_in_the_future_deletes_no_young_object(
+    backend, make_config, tmp_path, capsys
+) -> None:
+    from byob_core import gcscale
+
+    config_path = make_config()
+    live, young = fill(backend, "team/sub/", live=4, dead=6)  # all written just now
+    path = tmp_path / "live.txt"
+    path.write_text("".join(f"{k.removeprefix('team/sub/')}\n" for k in sorted(live)))
+    store = byob_config.load(config_path).instance
+    journal = tmp_path / "journal.json"
+    options = gc.GcOptions(grace="1h", journal=journal)
+    live_set = gc.load_live_keys(path)
+    shards = gcscale.plan_shards(live_set, 2)
+    run_journal = gcscale._run_journal(options, store)
+    assert run_journal is not None
+    run_journal.write_text(
+        json.dumps(
+            {
+                "version": gcscale.RUN_JOURNAL_VERSION,
+                "identity": gcscale._plan_identity(store, live_set, options, shards),
+                "now": (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat(),
+                "done": {},
+            }
+        )
+    )
+    code, out, err = gc_cli(
+        capsys,
+        "--config",
+        str(config_path),
+        "--live",
+        str(path),
+        "--grace",
+        "1h",
+        "--journal",
+        str(journal),
+        "--shards",
+        "2",
+        "--json",
+    )
+    assert code == 0, err
+    assert backend.keys() == live | young
+    assert json.loads(out)["kept_young"] == 6

@@ -402,7 +402,14 @@ class _Coordinator:
         self.done: dict[int, dict[str, Any]] = {}
         self.start = start
         if previous is not None:
-            self.start = dt.datetime.fromisoformat(previous["now"])
+            # The run journal keeps the first start so that every shard shares one cutoff;
+            # it can only ever keep more. A start after now (a clock that jumped, an edited
+            # or foreign journal) would put the cutoff after now - grace: now wins.
+            try:
+                first = dt.datetime.fromisoformat(previous["now"])
+            except (TypeError, ValueError):
+                first = start
+            self.start = min(first, start) if first.tzinfo is not None else start
             self.done = {int(k): v for k, v in previous.get("done", {}).items()}
         #: Shards a previous run finished (taken from the run journal, not run again).
         self.carried = frozenset(self.done)
