@@ -1,8 +1,9 @@
-"""The core depends on no plugin: nothing under core/src imports a plugin package."""
+"""Layering: the core imports no plugin, and no runtime module imports a test helper."""
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +29,86 @@ def test_the_core_imports_no_plugin() -> None:
         if _imports(path) & PLUGINS
     }
     assert offenders == {}
+
+
+# -- test helpers stay out of the runtime ---------------------------------------------------
+
+PACKAGE_ROOTS = sorted(
+    src
+    for pattern in (
+        "core/src/byob_*",
+        "plugins/*/src/byob_*",
+        "docs/examples/*/src/byob_*",
+        "tests/outside/*/src/byob_*",
+    )
+    for src in ROOT.glob(pattern)
+    if (src / "__init__.py").is_file()
+)
+
+
+def _module_name(path: Path, package_root: Path) -> str:
+    parts = [package_root.name, *path.relative_to(package_root).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _absolute_imports(path: Path, module: str) -> set[str]:
+    """Every module `path` imports, at module level or inside functions, made absolute
+    (``from pkg import name`` counts as ``pkg.name`` too, since `name` may be a module)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                stem = ".".join([*base, node.module] if node.module else base)
+            else:
+                stem = node.module or ""
+            found.add(stem)
+            found.update(f"{stem}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _pytest_entry_points() -> set[str]:
+    modules: set[str] = set()
+    for pyproject in ROOT.glob("**/pyproject.toml"):
+        if ".venv" in pyproject.parts or "node_modules" in pyproject.parts:
+            continue
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        points = data.get("project", {}).get("entry-points", {}).get("pytest11", {})
+        modules.update(value.split(":")[0] for value in points.values())
+    return modules
+
+
+def _is_testing(module: str) -> bool:
+    return module.startswith("byob_") and module.split(".")[-1] == "testing"
+
+
+def test_no_runtime_module_imports_a_testing_module() -> None:
+    """``byob_*.testing`` modules (servers, shims, conformance suites) are for tests: no
+    other module of any package imports one, except a pytest plugin declared in pyproject."""
+    assert "byob_core.testing" in _pytest_entry_points()
+    assert len(PACKAGE_ROOTS) >= 5
+    allowed = _pytest_entry_points()
+    offenders: dict[str, list[str]] = {}
+    for root in PACKAGE_ROOTS:
+        for path in root.rglob("*.py"):
+            module = _module_name(path, root)
+            if _is_testing(module) or module in allowed:
+                continue
+            bad = sorted(name for name in _absolute_imports(path, module) if _is_testing(name))
+            if bad:
+                offenders[module] = bad
+    assert offenders == {}
+
+
+def test_the_import_scanner_sees_function_level_and_relative_imports(tmp_path: Path) -> None:
+    package = tmp_path / "byob_x"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "demo.py").write_text(
+        "def f():\n    from byob_aws import testing\n    from . import testing as t\n"
+    )
+    found = _absolute_imports(package / "demo.py", "byob_x.demo")
+    assert {"byob_aws.testing", "byob_x.testing"} <= found

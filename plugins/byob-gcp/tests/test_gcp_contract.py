@@ -2,7 +2,7 @@
 
 It runs against gcp-storage-emulator (which keeps the bucket metadata provisioning sets,
 so the plan/provision idempotence checks are meaningful), fronted by the XML multipart
-shim of `byob_gcp.testing` (neither emulator implements the XML multipart API).
+shim of the tests' conftest (neither emulator implements the XML multipart API).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from collections.abc import Iterator
 import pytest
 from byob_core.stores import Store
 from byob_core.testing import ByobFileContract, ProviderContract
-from byob_gcp.testing import xml_multipart_shim
 
 
 @pytest.fixture(scope="module")
-def emulator_with_multipart(gcs_emulator: str) -> Iterator[str]:
+def emulator_with_multipart(gcs_emulator: str, xml_multipart_shim) -> Iterator[str]:
     with xml_multipart_shim(gcs_emulator) as endpoint:
         yield endpoint
 

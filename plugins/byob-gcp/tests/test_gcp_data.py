@@ -23,7 +23,6 @@ from byob_gcp.plugin import (
     byob_multipart,
     byob_sign,
 )
-from byob_gcp.testing import xml_multipart_shim
 
 
 def _bucket(store: Store, *, versioning: bool = False) -> Store:
@@ -43,7 +42,7 @@ def versioned(fake_gcs: str, make_store) -> Store:
 
 
 @pytest.fixture(scope="module")
-def shim(fake_gcs: str) -> Iterator[str]:
+def shim(fake_gcs: str, xml_multipart_shim) -> Iterator[str]:
     with xml_multipart_shim(fake_gcs) as endpoint:
         yield endpoint
 

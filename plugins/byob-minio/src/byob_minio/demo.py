@@ -11,8 +11,9 @@ S3-compatible team stores must be listed in ``GORILLA_SUPPORTED_FILE_STORES``
 (docs/configuration.md#deployments),
 hence `LocalS3.connection_string`.
 
-The server is byob-aws's test server (`byob_aws.testing.moto_server`), started on a free
-port and stopped when the block ends; it needs ``moto[server]`` (the ``demo`` extra).
+The server is byob-aws's local S3 stand-in (`byob_aws.localserver.moto_server`),
+started on a free port and stopped when the block ends; it needs ``moto[server]`` (the
+``demo`` extra).
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ class LocalS3:
 @contextlib.contextmanager
 def local_s3(*, timeout: float = 30.0) -> Iterator[LocalS3]:
     """Start a moto S3 server on 127.0.0.1 on a free port; yield how to reach it; stop it."""
-    from byob_aws import testing
+    from byob_aws import localserver
 
-    with testing.moto_server(timeout=timeout) as endpoint_url:
+    with localserver.moto_server(timeout=timeout) as endpoint_url:
         yield LocalS3(
             endpoint_url=endpoint_url,
-            region=testing.REGION,
-            credentials=Credentials(access_key=testing.ACCESS_KEY, secret_key=testing.SECRET_KEY),
+            region=localserver.REGION,
+            credentials=Credentials(
+                access_key=localserver.ACCESS_KEY, secret_key=localserver.SECRET_KEY
+            ),
         )
