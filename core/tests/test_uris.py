@@ -276,7 +276,7 @@ class TestErrors:
         ("uri", "names"),
         [
             ("minio:9000/b", "no scheme"),
-            ("ftp://h/b", "scheme 'ftp'"),
+            ("nope://h/b", "scheme 'nope'"),
             ("s3://AK:SKSKSKSK@minio:9000/b?region=r&colour=blue", "parameter 'colour'"),
             ("s3://AK:SKSKSKSK@minio:9000/b?region", "'region' has no value"),
             ("s3://AK:SKSKSKSK@minio:9000/b?region=r&tls=maybe", "'tls' must be true or false"),
