@@ -11,7 +11,7 @@ import uuid
 from unittest import mock
 
 import pytest
-from byob_aws import credentials, s3
+from byob_aws import credentials, provider, s3
 from byob_aws.testing import ACCESS_KEY, SECRET_KEY
 from byob_core import ConfigError, StoreAccessError
 from byob_core.api import Byob
@@ -109,7 +109,7 @@ class TestAssumeRole:
     def test_signed_urls_carry_the_role_key_and_token(self, moto_endpoint) -> None:
         store, _ = role_store(moto_endpoint)
         key, _, token = s3.frozen_credentials(s3.Connection.of(store))
-        [signed] = s3.S3Provider(s3_spec()).sign(
+        [signed] = provider.S3Provider(s3_spec()).sign(
             store, [SignRequest(key="a.bin", expires=dt.timedelta(minutes=5), at=now())]
         )
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(signed.url).query)

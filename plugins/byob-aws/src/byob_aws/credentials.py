@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from byob_core.errors import ConfigError, StoreAccessError
 
+from byob_aws.errors import error_code, error_message
+from byob_aws.sigv4 import is_aws_host
+
 if TYPE_CHECKING:
     from byob_aws.s3 import Connection
 
@@ -35,9 +38,7 @@ def uses_role(conn: Connection) -> bool:
 
 
 def sts_endpoint(conn: Connection) -> str | None:
-    from byob_aws.s3 import _is_aws_host
-
-    if conn.endpoint_url and not _is_aws_host(conn.endpoint_url):
+    if conn.endpoint_url and not is_aws_host(conn.endpoint_url):
         return conn.endpoint_url
     return None
 
@@ -151,8 +152,6 @@ def credentials_for(conn: Connection) -> Any:
 
 
 def _refused(conn: Connection, exc: BaseException) -> StoreAccessError:
-    from byob_aws.s3 import error_code, error_message
-
     code = error_code(exc) or type(exc).__name__
     return StoreAccessError(
         f"cannot assume role {conn.role_arn}: {code}: {error_message(exc)}",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from byob_core import hookimpl
 from byob_core.provider import ProviderSpec
 
-from byob_aws.s3 import S3Provider
+from byob_aws.provider import S3Provider
 
 if TYPE_CHECKING:
     from byob_core.findings import Finding

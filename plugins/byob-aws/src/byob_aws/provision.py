@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from byob_core.provider import ProvisionContext
     from byob_core.stores import Store
 
-    from byob_aws.s3 import S3Provider
+    from byob_aws.provider import S3Provider
 
 _MISSING = object()
 

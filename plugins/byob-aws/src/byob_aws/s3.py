@@ -1,6 +1,6 @@
 """The S3 machinery of byob, parametrised by store: connection, signing, multipart, listing, deletes.
 
-`S3Provider` bundles it for one `ProviderSpec`; byob-aws uses it for ``aws``, and other
+`byob_aws.provider.S3Provider` bundles it for one `ProviderSpec`; byob-aws uses it for ``aws``, and other
 S3-family plugins (byob-minio) build their own with a different spec and override what
 their servers do differently. Cloud SDKs (botocore, s3fs) are imported inside the
 functions that use them, so importing this module stays cheap; signing never imports them
@@ -25,53 +25,25 @@ from byob_core.signing import (
 )
 from byob_core.stores import Store
 
-from byob_aws.sigv4 import PreparedPresigner, Presigner, S3Endpoint, ambient_region
+# Re-exported: provisioning, validation and byob-minio read errors through this module too.
+from byob_aws.errors import ACCESS_CODES as ACCESS_CODES
+from byob_aws.errors import UNSUPPORTED_CODES as UNSUPPORTED_CODES
+from byob_aws.errors import error_code as error_code
+from byob_aws.errors import error_message as error_message
+from byob_aws.sigv4 import (
+    Presigner,
+    S3Endpoint,
+    ambient_region,
+    is_aws_host,
+)
 
 if TYPE_CHECKING:
-    from byob_core.findings import Finding
-    from byob_core.plans import Plan
-    from byob_core.provider import ProviderSpec, ProvisionContext, ValidateContext
     from fsspec import AbstractFileSystem
 
-    from byob_aws.provision import Provisioner
-    from byob_aws.validate import Validator
 
 #: S3's page size for listings and its most keys per DeleteObjects call.
 PAGE_SIZE = 1000
 DELETE_BATCH = 1000
-#: Error codes that mean "these credentials may not do this".
-ACCESS_CODES = frozenset(
-    {
-        "AccessDenied",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "ExpiredToken",
-        "InvalidToken",
-        "AllAccessDisabled",
-        "AccountProblem",
-        "403",
-    }
-)
-#: Error codes of S3-compatible servers that lack an API (MinIO answers bucket CORS so).
-UNSUPPORTED_CODES = frozenset({"NotImplemented", "XNotImplemented", "501"})
-
-
-def error_code(exc: BaseException) -> str:
-    """The S3 error code of a botocore `ClientError` (``""`` for anything else)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def error_message(exc: BaseException) -> str:
-    """A short, secret-free description of a botocore error."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        err = response.get("Error", {})
-        code, message = err.get("Code", ""), err.get("Message", "")
-        return f"{code}: {message}".strip(": ") or type(exc).__name__
-    return f"{type(exc).__name__}: {exc}"
 
 
 def translate(exc: BaseException, what: str, store: Store) -> ByobError:
@@ -173,17 +145,10 @@ def _client(conn: Connection, service: str) -> Any:
     )
     kwargs = conn.client_kwargs()
     config = conn.botocore_config() if service == "s3" else None
-    if service != "s3" and conn.endpoint_url and _is_aws_host(conn.endpoint_url):
+    if service != "s3" and conn.endpoint_url and is_aws_host(conn.endpoint_url):
         # A regional S3 endpoint names S3 alone: KMS and STS use their own AWS endpoints.
         del kwargs["endpoint_url"]
     return session.create_client(service, config=config, **kwargs)
-
-
-def _is_aws_host(endpoint_url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(endpoint_url).hostname or "").lower()
-    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def client(store: Store, service: str = "s3") -> Any:
@@ -547,53 +512,3 @@ def _abort_uploads(store: Store, entries: Sequence[Entry]) -> DeleteResult:
                 continue
         deleted.append(entry)
     return DeleteResult(deleted=deleted, errors=errors)
-
-
-# -- the bundle ---------------------------------------------------------------------------
-
-
-class S3Provider:
-    """Every verb of an S3-family provider, for one `ProviderSpec`.
-
-    Subclass it for an S3-compatible service and override what differs; the plugin module
-    of a provider only forwards its hooks to one instance. `check_prefix` names the
-    findings (``aws.versioning``) and plan changes.
-    """
-
-    #: Whether the service has AWS KMS (keys by ARN) for default encryption.
-    has_kms: bool = True
-    #: The classes that run `provision` and `validate`; subclass them to change a step.
-    provisioner_class: type[Provisioner] | None = None
-    validator_class: type[Validator] | None = None
-
-    def __init__(self, spec: ProviderSpec, *, check_prefix: str | None = None) -> None:
-        self.spec = spec
-        self.check_prefix = check_prefix or spec.name
-
-    def filesystem(self, store: Store) -> AbstractFileSystem:
-        return filesystem(store)
-
-    def sign(self, store: Store, requests: Sequence[SignRequest]) -> list[SignedRequest]:
-        return presigner(store, self.spec.user_param).sign_many(requests)
-
-    def signer(self, store: Store, method: str, expires: dt.timedelta) -> PreparedPresigner:
-        return presigner(store, self.spec.user_param).prepare(method, expires)
-
-    def multipart(self, store: Store) -> S3Multipart:
-        return S3Multipart(store, self.spec.user_param)
-
-    def list(self, store: Store, request: ListRequest) -> Iterator[Entry]:
-        return list_entries(store, request)
-
-    def garbage_collect(self, store: Store, batch: DeleteBatch) -> DeleteResult:
-        return delete_entries(store, batch)
-
-    def provision(self, store: Store, context: ProvisionContext) -> Plan:
-        from byob_aws.provision import Provisioner
-
-        return (self.provisioner_class or Provisioner)(self, store, context).run()
-
-    def validate(self, store: Store, context: ValidateContext) -> list[Finding]:
-        from byob_aws.validate import Validator
-
-        return (self.validator_class or Validator)(self, store, context).run()

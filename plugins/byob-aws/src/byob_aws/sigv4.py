@@ -121,6 +121,12 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+def is_aws_host(endpoint_url: str) -> bool:
+    """Whether `endpoint_url` is an AWS endpoint (``*.amazonaws.com``, China's too)."""
+    host = (urlsplit(endpoint_url).hostname or "").lower()
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
 def aws_domain(region: str) -> str:
     """The S3 domain of a region's partition."""
     return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

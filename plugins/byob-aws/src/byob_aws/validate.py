@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from byob_core.provider import ValidateContext
     from byob_core.stores import Store
 
-    from byob_aws.s3 import S3Provider
+    from byob_aws.provider import S3Provider
 
 #: The origin a CORS preflight claims to come from (any origin must be allowed).
 PREFLIGHT_ORIGIN = "https://byob-validate.example.com"

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from byob_aws.s3 import S3Multipart, S3Provider
+from byob_aws.provider import S3Provider
+from byob_aws.s3 import S3Multipart
 from byob_core.errors import ConfigError
 
 from byob_minio import quirks
