@@ -33,6 +33,7 @@ from byob_core.signing import (
 from byob_core.stores import Store
 
 from byob_azure import clients
+from byob_azure.sas import MAX_EXPIRY
 
 MAX_BLOCKS = 50_000
 
@@ -78,8 +79,6 @@ class AzureMultipart:
         at: dt.datetime,
         user: str | None = None,
     ) -> list[SignedRequest]:
-        from byob_azure.plugin import MAX_EXPIRY
-
         lifetime = resolve_lifetime("PUT", expires, MAX_EXPIRY)
         requests = [
             SignRequest(
@@ -105,8 +104,6 @@ class AzureMultipart:
         content_type: str | None = None,
     ) -> SignedRequest:
         """A signed Put Block List; send it with the body of `block_list_xml`."""
-        from byob_azure.plugin import MAX_EXPIRY
-
         lifetime = resolve_lifetime("PUT", expires, MAX_EXPIRY)
         request = SignRequest(
             key=upload.key,

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from byob_core import hookimpl
 from byob_core.provider import ProviderSpec
 
+from byob_azure.sas import MAX_EXPIRY
+
 if TYPE_CHECKING:
     from byob_core.findings import Finding
     from byob_core.objects import DeleteBatch, DeleteResult, Entry, ListRequest
@@ -25,11 +27,6 @@ if TYPE_CHECKING:
     from byob_azure.sas import BlobSigner
 
 NAME = "azure"
-
-#: Seven days. An account-key SAS has no service limit, but a user-delegation SAS cannot
-#: outlive its delegation key (at most 7 days); one bound for both auth modes keeps a
-#: URL's lifetime independent of how the store authenticates, and matches S3's limit.
-MAX_EXPIRY = dt.timedelta(days=7)
 
 SPEC = ProviderSpec(
     name=NAME,

@@ -38,6 +38,10 @@ from byob_core import signing as _signing
 from byob_core.errors import SigningError
 from byob_core.signing import SECOND_DELTA, SECOND_TEXT, SignedRequest, SignRequest
 
+#: Seven days. An account-key SAS has no service limit, but a user-delegation SAS cannot
+#: outlive its delegation key (at most 7 days); one bound for both auth modes keeps a
+#: URL's lifetime independent of how the store authenticates, and matches S3's limit.
+MAX_EXPIRY = dt.timedelta(days=7)
 #: The signed version (``sv``) byob writes. Any version from 2020-12-06 on has the
 #: account-key string-to-sign above; 2025-11-05 is the newest version Azurite knows, so
 #: the tests can check both SAS kinds end to end. A store may pin another with the
