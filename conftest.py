@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 _started: dict[str, float] = {}
@@ -24,3 +26,11 @@ def rgw():
 def pytest_terminal_summary(terminalreporter):
     for name, seconds in _started.items():
         terminalreporter.write_line(f"{name} started in {seconds:.1f} s")
+    faults = sys.modules.get("byob_core.testing_faults")
+    if faults is not None and faults.FIGURES:
+        terminalreporter.write_line(
+            "fault tests (provider, fault, test, requests, faults injected, requests retried, "
+            "end state equal to a clean run):"
+        )
+        for row in faults.FIGURES:
+            terminalreporter.write_line("  " + "  ".join(str(cell) for cell in row))

@@ -570,6 +570,14 @@ class Byob:
         where = self.resolve(team)
         store = where.store
         findings: list[Finding] = list(self._config_findings(where))
+        reach = _reachability(store)
+        if reach is not None:
+            findings.append(reach)
+            if reach.status is Status.FAIL:
+                findings.append(
+                    Finding.skipped("core.checks", "every other check: the store is unreachable")
+                )
+                return Report(store=store, findings=[_tag(f) for f in findings], team=where.team)
         try:
             fs = self.filesystem(store)
         except ByobError:
@@ -811,6 +819,27 @@ class Byob:
         return gcscale.collect(
             self.host, store, live, opts, execution, inventory=inventory, nested=nested, **kw
         )
+
+
+def _reachability(store: Store) -> Finding | None:
+    """One bounded TCP connection to the store's service (None when there is no address)."""
+    from byob_core import network, retries
+
+    address = network.address_of(store)
+    if address is None:
+        return None
+    timeout = retries.policy_of(store).timeout
+    why = network.unreachable(address, timeout)
+    if why is None:
+        return Finding.passed("core.reachable", f"{address} answers", address=str(address))
+    return Finding.failed(
+        "core.reachable",
+        f"the store is unreachable: nothing answered at {address}: {why}",
+        hint="check the endpoint, the TLS flag, the network and any firewall; "
+        "options.timeout (or --timeout) sets how long to wait",
+        address=str(address),
+        timeout_seconds=timeout,
+    )
 
 
 def _tag(finding: Finding) -> Finding:

@@ -133,6 +133,13 @@ def build_parser() -> Parser:
         "--config", metavar="PATH", help="configuration file (default: $BYOB_CONFIG)"
     )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds to connect and to read each answer, for every store "
+        "(default: the store's options.timeout, else 10)",
+    )
     scoped = Parser(add_help=False)
     scoped.add_argument(
         "--team", metavar="TEAM", help="the team whose store is meant (default: the instance store)"
@@ -662,7 +669,21 @@ def cmd_gc(args: argparse.Namespace) -> int:
             out(f"{'shards':22} {report.shards}")
         for key, message in report.errors:
             out(f"error {key}: {message}")
-    return EXIT_FAILED if report.errors else EXIT_OK
+        if report.gave_up:
+            _print_gave_up(report)
+    return EXIT_FAILED if report.errors or report.gave_up else EXIT_OK
+
+
+def _print_gave_up(report: Any) -> None:
+    for key in report.not_deleted:
+        out(f"not deleted {key}")
+    where = f"after {report.resume_after}" if report.resume_after else "from the start"
+    out(
+        f"gave up: {report.gave_up}\n"
+        f"deleted {report.deleted} object(s) before giving up; not deleted: the "
+        f"{len(report.not_deleted)} listed above and everything not yet examined. "
+        f"Run the same command again to finish: it resumes {where} (the journal)."
+    )
 
 
 def cmd_upload_plan(args: argparse.Namespace) -> int:
@@ -745,6 +766,10 @@ def _main(argv: list[str]) -> int:
 
     logs.configure()
     try:
+        if getattr(args, "timeout", None) is not None:
+            from byob_core import retries
+
+            retries.override(timeout=args.timeout)
         with _terminate_as_interrupt():
             return run(args)
     except (UsageError, ByobError) as exc:

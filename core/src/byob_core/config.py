@@ -459,6 +459,13 @@ def _store(
             mistyped = True
     if mistyped:
         return None
+    if "options" in raw:
+        from byob_core import retries
+
+        bad = [(at(name), message) for name, message in retries.check_options(raw["options"])]
+        if bad:
+            problems.extend(bad)
+            return None
     if "store" in raw:
         extra = set(raw) - {
             "store",

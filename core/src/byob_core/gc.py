@@ -515,10 +515,17 @@ class GcReport:
     executor: str = "local"
     shards: int = 1
     per_shard: list[dict[str, Any]] = attrs.field(factory=list)
+    #: Why the run stopped before the end (the store stayed unreachable through every
+    #: retry), or None when it ran to the end. The journal keeps the last checkpoint.
+    gave_up: str | None = None
+    #: Keys whose deletion was under way or queued when the run gave up (not deleted).
+    not_deleted: list[str] = attrs.field(factory=list)
+    #: The last key decided and done before giving up: everything after it is untouched.
+    resume_after: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error_count == 0
+        return self.error_count == 0 and self.gave_up is None
 
     def counters(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in _COUNTERS}
@@ -540,6 +547,10 @@ class GcReport:
             "executor": self.executor,
             "shards": self.shards,
             "per_shard": list(self.per_shard),
+            "complete": self.gave_up is None,
+            "gave_up": self.gave_up,
+            "not_deleted": list(self.not_deleted),
+            "resume_after": self.resume_after,
             "errors": [{"key": key, "message": message} for key, message in self.errors],
         }
         if self.dry_run:
@@ -552,6 +563,15 @@ class GcReport:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
             self.errors.append((key, message))
+
+
+def _store_down(exc: BaseException) -> bool:
+    """Whether `exc` means the store could not be reached or kept failing (not a bug)."""
+    from byob_core import retries
+
+    if isinstance(exc, GcError):
+        return False  # the engine's own refusal to go on: never a store fault
+    return isinstance(exc, OSError) or retries.transient(exc)  # StoreAccessError is one
 
 
 # -- the journal -------------------------------------------------------------------------
@@ -888,6 +908,7 @@ class _Run:
         self.seen = 0  # entries listed in the phase under way (versions, uploads)
         # Keys one of whose versions was not deleted: their delete markers must stay.
         self.blocked: set[str] = set()
+        self.in_flight: Sequence[Entry] = ()  # the batch whose delete call is under way
 
     # -- top level ------------------------------------------------------------------------
     def execute(self) -> GcReport:
@@ -902,17 +923,22 @@ class _Run:
             resumed=self.report.resumed,
             batch_size=self.batch_size,
         )
-        for kind in self.phases:
-            if _PHASES.index(kind) < _PHASES.index(start_phase):
-                continue
-            after = start_after if kind is start_phase else None
-            self._begin_phase(kind, after)
-            if kind is Kind.OBJECTS:
-                self._objects(after)
-            else:
-                self._grouped(kind, after)
-            self._flush()
-            self._checkpoint(force=True, finished=True)
+        try:
+            for kind in self.phases:
+                if _PHASES.index(kind) < _PHASES.index(start_phase):
+                    continue
+                after = start_after if kind is start_phase else None
+                self._begin_phase(kind, after)
+                if kind is Kind.OBJECTS:
+                    self._objects(after)
+                else:
+                    self._grouped(kind, after)
+                self._flush()
+                self._checkpoint(force=True, finished=True)
+        except Exception as exc:
+            if not _store_down(exc):
+                raise
+            return self._give_up(exc)
         self.report.phase = None
         if not self.report.resumed and Kind.OBJECTS in self.phases and self.shard.whole:
             self.report.live_missing = max(0, self._given() - self.report.kept_live)
@@ -924,6 +950,28 @@ class _Run:
         self._progress()
         log.info("gc_done", store=self.report.store, **self.report.counters())
         return self.report
+
+    def _give_up(self, exc: BaseException) -> GcReport:
+        """End a run the store cut short: say what was deleted and what was not.
+
+        The journal is left at its last checkpoint, written after the last batch that
+        completed, so the next run resumes there and finishes the job.
+        """
+        report = self.report
+        report.gave_up = f"{type(exc).__name__}: {exc}"
+        report.not_deleted = [entry.key for entry in (*self.in_flight, *self.pending)][:MAX_ERRORS]
+        report.resume_after = self.journaled
+        log.warning(
+            "gc_gave_up",
+            store=report.store,
+            phase=report.phase,
+            error=report.gave_up,
+            deleted=report.deleted,
+            not_deleted=len(report.not_deleted),
+            resume_after=report.resume_after,
+        )
+        self._progress()
+        return report
 
     def _begin_phase(self, kind: Kind, after: str | None) -> None:
         self.kind = kind
@@ -1282,11 +1330,13 @@ class _Run:
                 self.report.kept_changed += len(entries) - len(still)
                 entries = still
             done: Sequence[Entry] = ()
+            self.in_flight = entries
             if self.kind is Kind.VERSIONS:
                 done = self._purge(entries)
             elif entries:
                 done = self._dry(entries) if self.options.dry_run else self._delete(entries)
                 self.report.batches += 1
+            self.in_flight = ()
             self._checkpoint(force=True)
             if self.on_delete is not None and done:
                 self.on_delete(self.kind, done)

@@ -103,7 +103,7 @@ class TestEmulatorImport:
             "from byob_core.stores import Store\n"
             "from byob_gcp.plugin import byob_filesystem\n"
             "fs = byob_filesystem(store=Store(provider='gcp', bucket='b', endpoint='127.0.0.1:9', tls=False))\n"
-            "print(json.dumps([os.environ.get('GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT'), type(fs).__module__, fs._location]))\n"
+            "print(json.dumps([os.environ.get('GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT'), type(fs).__bases__[0].__module__, fs._location]))\n"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from byob_core import retries
 from byob_core.errors import ByobError, StoreAccessError
 from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
 from byob_core.signing import (
@@ -82,11 +83,14 @@ class Connection:
     role_session_name: str | None = None
     role_duration: str | None = None
     web_identity_token_file: str | None = None
+    #: Retries and timeouts (the store's ``options``; see docs/reliability.md).
+    policy: retries.RetryPolicy = attrs.field(factory=retries.RetryPolicy)
 
     @classmethod
     def of(cls, store: Store) -> Connection:
         creds = store.credentials
         return cls(
+            policy=retries.policy_of(store),
             bucket=store.bucket,
             region=store.region or ambient_region(),
             endpoint_url=store.endpoint_url,
@@ -127,11 +131,62 @@ class Connection:
     def botocore_config(self) -> Any:
         from botocore.config import Config
 
-        return Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path" if self.path_style else "virtual"},
-            retries={"max_attempts": 3, "mode": "standard"},
+        return Config(**self.config_kwargs())
+
+    def config_kwargs(self) -> dict[str, Any]:
+        """botocore ``Config`` arguments: addressing, timeouts, and standard-mode retries.
+
+        botocore's standard mode retries 5xx, throttling (SlowDown, 429), connection
+        errors and read timeouts with exponential backoff and full jitter.
+        """
+        return {
+            "signature_version": "s3v4",
+            "s3": {"addressing_style": "path" if self.path_style else "virtual"},
+            "connect_timeout": self.policy.timeout,
+            "read_timeout": self.policy.timeout,
+            "retries": {"total_max_attempts": self.policy.attempts, "mode": "standard"},
+        }
+
+
+def retry_handler(policy: retries.RetryPolicy) -> Any:
+    """A botocore ``needs-retry`` handler for what standard mode leaves alone.
+
+    Standard mode does not retry an HTTP 429 (S3 itself throttles with 503 SlowDown;
+    S3-compatible gateways may send 429), nor an answer whose body came short of its
+    Content-Length (botocore parses what arrived). This handler retries both, with the
+    store's policy; botocore's own handler decides everything else.
+    """
+
+    def needs_retry(
+        response: Any = None, attempts: int = 0, caught_exception: Any = None, **_: Any
+    ) -> float | None:
+        if attempts >= policy.attempts:
+            return None
+        if caught_exception is not None:
+            if type(caught_exception).__name__ in ("ResponseParserError", "IncompleteReadError"):
+                retries.RETRIED.add("s3 short answer")
+                return policy.delay(attempts)
+            return None
+        if response is None:
+            return None
+        http = response[0]
+        status = getattr(http, "status_code", 0)
+        body = getattr(http, "_content", None)  # None: a stream nobody has read yet
+        length = http.headers.get("content-length") if hasattr(http, "headers") else None
+        short = (
+            isinstance(body, bytes)
+            and length is not None
+            and length.isdigit()
+            and int(length) != len(body)
+            and status != 304
+            and body != b""  # HEAD answers carry the object's length and no body
         )
+        if status == 429 or short:
+            retries.RETRIED.add("s3 429" if status == 429 else "s3 short answer")
+            return policy.delay(attempts)
+        return None
+
+    return needs_retry
 
 
 @functools.lru_cache(maxsize=64)
@@ -143,8 +198,15 @@ def _client(conn: Connection, service: str) -> Any:
     session = (
         credentials.session_for(conn) if conn.managed_credentials else botocore.session.Session()
     )
+    session.register("needs-retry", retry_handler(conn.policy), unique_id="byob-retries")
     kwargs = conn.client_kwargs()
-    config = conn.botocore_config() if service == "s3" else None
+    if service == "s3":
+        config = conn.botocore_config()
+    else:
+        from botocore.config import Config
+
+        every = conn.config_kwargs()
+        config = Config(**{k: every[k] for k in ("connect_timeout", "read_timeout", "retries")})
     if service != "s3" and conn.endpoint_url and is_aws_host(conn.endpoint_url):
         # A regional S3 endpoint names S3 alone: KMS and STS use their own AWS endpoints.
         del kwargs["endpoint_url"]
@@ -152,8 +214,45 @@ def _client(conn: Connection, service: str) -> Any:
 
 
 def client(store: Store, service: str = "s3") -> Any:
-    """A botocore client for `store` (``s3``, ``kms`` or ``sts``), cached per connection."""
-    return _client(Connection.of(store), service)
+    """A botocore client for `store` (``s3``, ``kms`` or ``sts``), cached per connection.
+
+    Its operations retry an answer cut short (which botocore parses, fails on, and does
+    not retry); botocore's standard mode and `retry_handler` retry everything else.
+    """
+    conn = Connection.of(store)
+    return _RetryShortAnswers(_client(conn, service), conn.policy)
+
+
+#: Exception class names of an answer that arrived incomplete.
+_SHORT_ANSWER = frozenset({"ResponseParserError", "IncompleteReadError", "ProtocolError"})
+
+
+def _short_answer(exc: BaseException) -> bool:
+    return bool({cls.__name__ for cls in type(exc).__mro__} & _SHORT_ANSWER)
+
+
+class _RetryShortAnswers:
+    """A botocore client whose API calls are retried after an answer cut short."""
+
+    def __init__(self, wrapped: Any, policy: retries.RetryPolicy) -> None:
+        self._wrapped = wrapped
+        self._policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._wrapped, name)
+        if name not in self._wrapped.meta.method_to_api_mapping:
+            return found
+
+        @functools.wraps(found)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return retries.call(
+                lambda: found(*args, **kwargs),
+                policy=self._policy,
+                what=f"s3 {name}",
+                retryable=_short_answer,
+            )
+
+        return call
 
 
 def frozen_credentials(conn: Connection) -> tuple[str, str, str | None]:
@@ -234,18 +333,29 @@ def filesystem(store: Store) -> AbstractFileSystem:
     options: dict[str, Any] = {
         "endpoint_url": conn.endpoint_url,
         "client_kwargs": {"region_name": conn.region},
-        "config_kwargs": {
-            "signature_version": "s3v4",
-            "s3": {"addressing_style": "path" if conn.path_style else "virtual"},
-        },
+        "config_kwargs": conn.config_kwargs(),
     }
     if conn.explicit_credentials:
         options.update(key=conn.access_key, secret=conn.secret_key, token=conn.session_token)
-    elif conn.managed_credentials:
+    if conn.managed_credentials and not conn.explicit_credentials:
         from byob_aws import credentials
 
-        options["session"] = credentials.aio_session_for(conn)
-    return s3fs.S3FileSystem(**options)
+        session = credentials.aio_session_for(conn)
+    else:
+        from aiobotocore.session import AioSession
+
+        session = AioSession()
+    session.register("needs-retry", retry_handler(conn.policy), unique_id="byob-retries")
+    fs = s3fs.S3FileSystem(session=session, **options)
+    # botocore retries each call; s3fs would repeat botocore's whole series up to 5
+    # times. Keep a few attempts of its own: they re-read a body cut short, which
+    # botocore cannot see in a stream.
+    fs.retries = FSSPEC_ATTEMPTS if conn.policy.retries else 1
+    return fs
+
+
+#: Attempts of s3fs's own retry loop around each botocore call.
+FSSPEC_ATTEMPTS = 3
 
 
 # -- multipart ----------------------------------------------------------------------------
@@ -302,7 +412,24 @@ class S3Multipart:
                 MultipartUpload=document,
             )
         except Exception as exc:
+            # botocore retries a completion that timed out or met a 5xx. When an earlier
+            # attempt did complete the object, the retry meets NoSuchUpload: check that
+            # the object there is the one these parts make before calling it done.
+            if error_code(exc) == "NoSuchUpload" and self._completed(upload, ordered):
+                return
             raise translate(exc, f"completing the upload of {upload.key!r}", self._store) from exc
+
+    def _completed(self, upload: MultipartUpload, parts: Sequence[CompletedPart]) -> bool:
+        """True when the key holds the object that completing `parts` makes (by its ETag)."""
+        try:
+            head = client(self._store).head_object(Bucket=self._store.bucket, Key=upload.key)
+        except Exception:
+            return False
+        try:
+            expected = multipart_etag([p.etag for p in parts])
+        except ValueError:  # a part ETag that is no MD5 (some encryption modes): cannot tell
+            return False
+        return _unquoted(head.get("ETag")) == expected
 
     def abort(self, upload: MultipartUpload) -> None:
         try:
@@ -313,6 +440,14 @@ class S3Multipart:
             if error_code(exc) == "NoSuchUpload":
                 return  # already gone: the end state holds
             raise translate(exc, f"aborting the upload of {upload.key!r}", self._store) from exc
+
+
+def multipart_etag(part_etags: Sequence[str]) -> str:
+    """The ETag S3 gives the object completed from parts with these ETags: md5 of the md5s, ``-N``."""
+    import hashlib
+
+    digests = b"".join(bytes.fromhex(_unquoted(etag) or "") for etag in part_etags)
+    return f"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(part_etags)}"
 
 
 def _quoted(etag: str) -> str:

@@ -8,14 +8,12 @@ HTTP with our own signer, and the preflight check sends an OPTIONS request with 
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from byob_core import keys
+from byob_core import keys, retries
 from byob_core.findings import Finding
 from byob_core.signing import SignRequest, utcnow
 
@@ -40,7 +38,6 @@ if TYPE_CHECKING:
 
 #: The origin a CORS preflight claims to come from (any origin must be allowed).
 PREFLIGHT_ORIGIN = "https://byob-validate.example.com"
-TIMEOUT = 30
 
 
 class Skip(Exception):
@@ -415,14 +412,14 @@ def signed_round_trip(provider: S3Provider, store: Store, s3: Any) -> tuple[str,
     version = None
     try:
         try:
-            status, headers, _ = http("PUT", put.url, body, dict(put.headers))
+            status, headers, _ = http("PUT", put.url, body, dict(put.headers), store=store)
         except OSError as exc:
             return "PUT", f"the pre-signed PUT failed: {type(exc).__name__}"
         version = headers.get("x-amz-version-id")
         if status >= 300:
             return "PUT", f"pre-signed PUT answered HTTP {status}"
         try:
-            status, _, data = http("GET", get.url, None, dict(get.headers))
+            status, _, data = http("GET", get.url, None, dict(get.headers), store=store)
         except OSError as exc:
             return "GET", f"the pre-signed GET failed: {type(exc).__name__}"
         if status >= 300 or data != body:
@@ -457,6 +454,7 @@ def preflight_request(store: Store, origin: str = PREFLIGHT_ORIGIN) -> tuple[int
             "Access-Control-Request-Method": "PUT",
             "Access-Control-Request-Headers": "content-type,content-md5",
         },
+        store=store,
     )
     return status, headers
 
@@ -474,23 +472,19 @@ def preflight_allowed(status: int, headers: dict[str, str], origin: str = PREFLI
 
 
 def http(
-    method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    store: Store | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One plain HTTP request: (status, lower-cased headers, body); HTTP errors are returned."""
-    headers = dict(headers or {})
-    if body is not None and not any(h.lower() == "content-type" for h in headers):
-        # urllib's default form type makes some S3 servers store an empty object.
-        headers["Content-Type"] = "application/octet-stream"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
-            return (
-                response.status,
-                {k.lower(): v for k, v in response.headers.items()},
-                response.read(),
-            )
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+    """One plain HTTP request: (status, lower-cased headers, body); HTTP errors are returned.
+
+    Retried after a transient failure as the store's options say (see docs/reliability.md).
+    """
+    policy = retries.policy_of(store) if store is not None else retries.RetryPolicy()
+    return retries.send(method, url, body, headers, policy=policy, what=f"validate {method}")
 
 
 def _with_id(finding: Finding, check_id: str) -> Finding:

@@ -11,7 +11,7 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
 
-from byob_core import secrets
+from byob_core import retries, secrets
 from byob_core.errors import ByobError, ConfigError, StoreAccessError, UnsupportedError
 from byob_core.stores import Store
 
@@ -26,7 +26,6 @@ DELEGATION_KEY_LIFETIME = dt.timedelta(days=7)
 #: Start the delegation key a little in the past: clocks of client and service differ.
 _CLOCK_SKEW = dt.timedelta(minutes=5)
 
-DEFAULT_RETRIES = 3
 
 _lock = threading.Lock()
 _services: dict[tuple[Any, ...], Any] = {}
@@ -34,7 +33,14 @@ _signers: dict[tuple[Any, ...], BlobSigner] = {}
 
 
 #: Options that shape a client or a signer (the rest are read at each call).
-_SHAPING_OPTIONS = ("retry_total", "connection_timeout", "sas_version")
+_SHAPING_OPTIONS = (
+    "retries",
+    "timeout",
+    "backoff",
+    "retry_total",
+    "connection_timeout",
+    "sas_version",
+)
 
 
 def _cache_key(store: Store) -> tuple[Any, ...]:
@@ -52,7 +58,81 @@ def _cache_key(store: Store) -> tuple[Any, ...]:
         store.client_id,
         str(store.options.get("authority_host")),
         shaping,
+        policy(store),  # --timeout from the command line included
     )
+
+
+def policy(store: Store) -> retries.RetryPolicy:
+    """The store's retry policy (``retries``, ``timeout``; the SDK's own names also work)."""
+    return retries.policy_of(store)
+
+
+def retry_policy(policy: retries.RetryPolicy, *, aio: bool = False) -> Any:
+    """The storage SDK's retry policy, following `policy`: its count, full-jitter backoff.
+
+    The storage policy retries 408, 5xx (503 is ServerBusy) but 501 and 505, connection
+    errors and read timeouts; a 429 (which some gateways send) is retried here as well.
+    Its default waits 15 s and more between attempts.
+    """
+    if aio:
+        from azure.storage.blob.aio import ExponentialRetry
+    else:
+        from azure.storage.blob import ExponentialRetry  # type: ignore[assignment]
+
+    def backoff(settings: dict[str, Any]) -> float:
+        return policy.delay(max(1, int(settings.get("count", 1))))
+
+    if aio:
+        import asyncio
+
+        class AsyncFullJitterRetry(ExponentialRetry):  # type: ignore[misc, valid-type]
+            def get_backoff_time(self, settings: dict[str, Any]) -> float:
+                return backoff(settings)
+
+            async def send(self, request: Any) -> Any:
+                done = 0
+                while True:
+                    response = await super().send(request)
+                    if response.http_response.status_code != 429 or done >= policy.retries:
+                        return response
+                    done += 1
+                    retries.RETRIED.add("azure 429")
+                    await asyncio.sleep(policy.delay(done))
+
+        chosen: Any = AsyncFullJitterRetry
+    else:
+        import time
+
+        class FullJitterRetry(ExponentialRetry):  # type: ignore[misc, valid-type]
+            def get_backoff_time(self, settings: dict[str, Any]) -> float:
+                return backoff(settings)
+
+            def send(self, request: Any) -> Any:
+                done = 0
+                while True:
+                    response = super().send(request)
+                    if response.http_response.status_code != 429 or done >= policy.retries:
+                        return response
+                    done += 1
+                    retries.RETRIED.add("azure 429")
+                    time.sleep(policy.delay(done))
+
+        chosen = FullJitterRetry
+    return chosen(
+        retry_total=policy.retries,
+        initial_backoff=policy.backoff,
+        random_jitter_range=0,
+    )
+
+
+def client_kwargs(store: Store, *, aio: bool = False) -> dict[str, Any]:
+    """Retry policy and timeouts for a storage client (sync or asyncio) of `store`."""
+    chosen = policy(store)
+    return {
+        "retry_policy": retry_policy(chosen, aio=aio),
+        "connection_timeout": chosen.timeout,
+        "read_timeout": chosen.timeout,
+    }
 
 
 def account(store: Store) -> str:
@@ -181,13 +261,10 @@ def service(store: Store) -> BlobServiceClient:
         credential = creds.sas_token
     else:
         credential = entra_credential(store)
+    # The SDK's default retries 10 times, 15 s apart and more: minutes before a dead
+    # endpoint is reported. The store's policy replaces it (docs/reliability.md).
     client = BlobServiceClient(
-        account_url=base_url(store),
-        credential=credential,
-        # The SDK retries 10 times with back-off by default: minutes before a dead
-        # endpoint is reported. Three retries ride out a throttle; options may change it.
-        retry_total=int(option_number(store, "retry_total", DEFAULT_RETRIES, whole=True)),
-        connection_timeout=option_number(store, "connection_timeout", 20),
+        account_url=base_url(store), credential=credential, **client_kwargs(store)
     )
     with _lock:
         _services[key] = client
@@ -216,22 +293,75 @@ def container(store: Store) -> ContainerClient:
 
 
 def filesystem(store: Store) -> AzureBlobFileSystem:
-    """An adlfs filesystem for the store; paths are ``<container>/<key>``."""
-    from adlfs import AzureBlobFileSystem
+    """An adlfs filesystem for the store; paths are ``<container>/<key>``.
 
+    Its service client is byob's, not adlfs's: the store's endpoint as given (adlfs
+    would force ``https://``, so a SAS token on an ``http://`` endpoint never worked),
+    and the store's retries and timeouts.
+    """
     creds = store.credentials
-    if creds.account_key:
-        return AzureBlobFileSystem(connection_string=connection_string(store))
-    kwargs: dict[str, Any] = {"account_name": account(store)}
+    chosen = policy(store)
+    kwargs: dict[str, Any] = {
+        "account_name": account(store),
+        "byob_account_url": base_url(store),
+        "byob_policy": chosen,
+        "connection_timeout": chosen.timeout,
+        "read_timeout": chosen.timeout,
+    }
     if store.endpoint:
-        # adlfs builds "https://{account_host}": host, port and any path (Azurite's
-        # /devstoreaccount1) go there. Entra tokens need TLS anyway.
         kwargs["account_host"] = base_url(store).split("://", 1)[1]
-    if creds.sas_token:
+    if creds.account_key:
+        kwargs["account_key"] = creds.account_key
+    elif creds.sas_token:
         kwargs["sas_token"] = creds.sas_token
     else:
         kwargs["credential"] = entra_credential(store, aio=True)
-    return AzureBlobFileSystem(**kwargs)
+    return _filesystem_class()(**kwargs)
+
+
+_FS_CLASS: list[Any] = []
+
+
+def _filesystem_class() -> Any:
+    if _FS_CLASS:
+        return _FS_CLASS[0]
+    from adlfs import AzureBlobFileSystem
+
+    class ByobBlobFileSystem(AzureBlobFileSystem):  # type: ignore[misc, valid-type]
+        """adlfs with a service client byob builds (endpoint as given, byob's retries)."""
+
+        def __init__(
+            self,
+            *args: Any,
+            byob_account_url: str = "",
+            byob_policy: retries.RetryPolicy | None = None,
+            **kwargs: Any,
+        ) -> None:
+            self.byob_account_url = byob_account_url
+            self.byob_policy = byob_policy or retries.RetryPolicy()
+            super().__init__(*args, **kwargs)
+
+        def do_connect(self) -> None:
+            from azure.storage.blob.aio import BlobServiceClient
+
+            credential: Any
+            if self.credential is not None:
+                credential = self.credential
+            elif self.account_key:
+                credential = {"account_name": self.account_name, "account_key": self.account_key}
+            else:
+                credential = self.sas_token
+            self.account_url = self.byob_account_url
+            self.service_client = BlobServiceClient(
+                account_url=self.byob_account_url,
+                credential=credential,
+                retry_policy=retry_policy(self.byob_policy, aio=True),
+                connection_timeout=self.byob_policy.timeout,
+                read_timeout=self.byob_policy.timeout,
+            )
+
+    _FS_CLASS.append(ByobBlobFileSystem)
+    return ByobBlobFileSystem
 
 
 # -- signing ---------------------------------------------------------------------------

@@ -17,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+from byob_core import retries
 from byob_core.findings import Finding
 from byob_core.keys import RESERVED
 from byob_core.provider import ValidateContext
@@ -31,17 +30,19 @@ from byob_core.stores import Store
 from byob_azure import clients, mgmt, provision
 
 PREFLIGHT_ORIGIN = "https://byob-validate.example"
-_TIMEOUT = 30
 
 
-def _http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """One plain HTTP request (no SDK, no credentials): status, headers, body."""
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers or {}), exc.read()
+def _http(  # type: ignore[no-untyped-def]
+    store: Store,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """One plain HTTP request (no SDK, no credentials): status, headers, body; retried."""
+    return retries.send(
+        method, url, body, headers, policy=clients.policy(store), what=f"validate {method}"
+    )
 
 
 def run(store: Store, context: ValidateContext) -> list[Finding]:
@@ -246,7 +247,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
         ), False
     version: str | None = None
     try:
-        status, headers, _ = _http("PUT", put.url, body, dict(put.headers))
+        status, headers, _ = _http(store, "PUT", put.url, body, dict(put.headers))
         if status != 201:
             return Finding.failed(
                 "azure.presigned",
@@ -255,7 +256,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
                 status=status,
             ), False
         version = {k.lower(): v for k, v in headers.items()}.get("x-ms-version-id")
-        status, _, got = _http("GET", get.url)
+        status, _, got = _http(store, "GET", get.url)
         if status != 200 or got != body:
             return Finding.failed(
                 "azure.presigned",
@@ -280,6 +281,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
 def _preflight(store: Store) -> Finding:
     url = f"{clients.base_url(store)}/{store.container or store.bucket}/{RESERVED}/preflight"
     status, headers, _ = _http(
+        store,
         "OPTIONS",
         url,
         headers={

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from byob_core import retries
 from byob_core.errors import StoreAccessError
 from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListRequest
 from byob_core.stores import Store
@@ -150,8 +152,13 @@ def delete_batch(store: Store, batch: DeleteBatch) -> DeleteResult:
     errors: list[tuple[str, str]] = []
     fs = make_filesystem(store)
     entries = list(batch.entries)
-    for start in range(0, len(entries), BATCH_LIMIT):
+    policy = retries.policy_of(store)
+    tries: dict[int, int] = {}  # id(entry) -> attempts so far, for entries sent again
+    start = 0
+    while start < len(entries):
         chunk = entries[start : start + BATCH_LIMIT]
+        start += len(chunk)
+        attempt = max((tries.get(id(e), 0) for e in chunk), default=0)
         boundary = f"byob-{uuid.uuid4().hex}"
         body = _batch_body(store, chunk, boundary, urlsplit(fs.batch_url_base).netloc)
         try:
@@ -166,9 +173,17 @@ def delete_batch(store: Store, batch: DeleteBatch) -> DeleteResult:
             errors.extend((e.key, f"batch request failed: {message}") for e in chunk)
             continue
         statuses = _parse_batch(content.decode("utf-8", "replace"), len(chunk))
+        again: list[Entry] = []
         for entry, status in zip(chunk, statuses, strict=True):
             if status in (200, 204, 404):
                 deleted.append(entry)  # 404: already gone, the end state holds
+            elif status in retries.RETRY_STATUSES and attempt < policy.retries:
+                again.append(entry)  # throttled or failed inside the batch: once more
             else:
                 errors.append((entry.key, f"delete answered HTTP {status}"))
+        if again:
+            time.sleep(policy.delay(attempt + 1))
+            retries.RETRIED.add("gcs batch delete")
+            entries.extend(again)
+            tries.update({id(e): attempt + 1 for e in again})
     return DeleteResult(deleted=deleted, errors=errors)

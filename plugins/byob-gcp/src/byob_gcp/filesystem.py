@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+import attrs
+from byob_core import retries
 from byob_core.errors import StoreAccessError
 from byob_core.stores import Store
 
@@ -38,10 +40,24 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
     _quiet_hns(store)
     GCSFileSystem = _filesystem_class()
 
+    import aiohttp
+
+    policy = retries.policy_of(store)
     kwargs: dict[str, Any] = {
         "token": gcsfs_token(store),
         "project": project_of(store) or FALLBACK_PROJECT,
         "version_aware": version_aware,
+        # Connect and read timeouts on every call (gcsfs sets none of its own).
+        "session_kwargs": {
+            "timeout": aiohttp.ClientTimeout(
+                total=None,
+                connect=policy.timeout,
+                sock_connect=policy.timeout,
+                sock_read=policy.timeout,
+            )
+        },
+        # Part of gcsfs's instance cache key: stores with other settings get their own.
+        "byob_policy": policy,
     }
     if store.endpoint_url:
         kwargs["endpoint_url"] = store.endpoint_url
@@ -54,11 +70,55 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
         ) from exc
 
 
+_CLASS: list[Any] = []
+
+
 def _filesystem_class() -> Any:
-    """gcsfs's core filesystem (not the experimental HNS subclass it may export by default)."""
+    """gcsfs's core filesystem (not the experimental HNS subclass), with byob's retries.
+
+    gcsfs retries each request 6 times with a fixed schedule of its own; the subclass
+    replaces that with the store's policy (exponential backoff, full jitter), and does
+    not repeat a conditional write blindly.
+    """
+    if _CLASS:
+        return _CLASS[0]
     from gcsfs.core import GCSFileSystem
 
-    return GCSFileSystem
+    once = GCSFileSystem._request.__wrapped__  # the request without gcsfs's retry loop
+
+    class ByobGCSFileSystem(GCSFileSystem):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, byob_policy: Any = None, **kwargs: Any) -> None:
+            self.byob_policy = byob_policy or retries.RetryPolicy()
+            super().__init__(*args, **kwargs)
+
+        async def _request(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            policy = self.byob_policy
+            if _conditional(kwargs):
+                # A conditional write repeated after its first attempt succeeded unseen
+                # fails its precondition; let the caller see the first failure instead.
+                policy = attrs.evolve(policy, retries=0)
+            return await retries.acall(
+                lambda: once(self, method, path, *args, **kwargs),
+                policy=policy,
+                what=f"gcs {method}",
+                retryable=_retryable,
+            )
+
+    _CLASS.append(ByobGCSFileSystem)
+    return ByobGCSFileSystem
+
+
+def _conditional(kwargs: dict[str, Any]) -> bool:
+    return any(name in kwargs for name in ("ifGenerationMatch", "ifMetagenerationMatch"))
+
+
+def _retryable(exc: BaseException) -> bool:
+    # gcsfs turns a 502 into requests' ProxyError, and 404/403/412 into OSErrors.
+    if isinstance(exc, FileNotFoundError | FileExistsError):
+        return False
+    if isinstance(exc, OSError) and str(exc).startswith("Forbidden"):
+        return "rateLimitExceeded" in str(exc)
+    return retries.transient(exc)
 
 
 class HttpStatusError(Exception):

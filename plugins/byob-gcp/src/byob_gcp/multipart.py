@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
+import attrs
+from byob_core import retries
 from byob_core.errors import StoreAccessError, UnsupportedError
 from byob_core.objects import DeleteResult, Entry, ListRequest
 from byob_core.signing import CompletedPart, MultipartUpload, SignedRequest, utcnow
@@ -24,7 +26,6 @@ from byob_gcp.credentials import anonymous, signer_for, signing_endpoint, signin
 
 #: How long the URLs byob signs for its own calls live.
 _OWN_CALL_EXPIRES = 900
-_TIMEOUT = 60
 
 
 def _parse(content: bytes) -> ElementTree.Element:
@@ -44,6 +45,18 @@ def _find(element: ElementTree.Element, name: str) -> str | None:
     return None
 
 
+class _Answer(Exception):
+    """An answer whose status says "try again" (kept, in case it is the last one)."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _Answer) or retries.transient(exc)
+
+
 class XmlMultipart:
     """The `Multipart` steps of one store (`byob_multipart` returns one)."""
 
@@ -51,6 +64,7 @@ class XmlMultipart:
         self.store = store
         self.user_param = user_param
         self._session: Any = None
+        self.failed_attempts = 0
 
     # -- transport -----------------------------------------------------------------------
     def _request(
@@ -62,8 +76,13 @@ class XmlMultipart:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         accept: tuple[int, ...] = (),
+        retry: bool = True,
     ) -> Any:
-        """Send one XML API call, signed with the store's key (or with its OAuth token)."""
+        """Send one XML API call, signed with the store's key (or with its OAuth token).
+
+        Retried after a 429, a 5xx, a reset or a timeout (`retry`: the step is safe to
+        repeat); `failed_attempts` then tells how many attempts failed before this answer.
+        """
         import requests
 
         if self._session is None:
@@ -90,14 +109,36 @@ class XmlMultipart:
                 from byob_gcp.filesystem import make_filesystem
 
                 make_filesystem(self.store).credentials.apply(headers)
+        policy = retries.policy_of(self.store)
+        if not retry:
+            policy = attrs.evolve(policy, retries=0)
+        failures: list[BaseException] = []
+
+        def once() -> Any:
+            try:
+                answer = self._session.request(
+                    method, url, headers=headers, data=body, timeout=policy.timeout
+                )
+            except requests.RequestException as exc:
+                failures.append(exc)
+                raise
+            if answer.status_code in retries.RETRY_STATUSES:
+                failures.append(_Answer(answer))
+                raise failures[-1]
+            return answer
+
         try:
-            response = self._session.request(
-                method, url, headers=headers, data=body, timeout=_TIMEOUT
+            response = retries.call(
+                once, policy=policy, what=f"gcs multipart {method}", retryable=_retryable
             )
+        except _Answer as last:
+            response = last.response
         except requests.RequestException as exc:
             raise StoreAccessError(
-                f"cannot reach {self.store.display} for a multipart call: {type(exc).__name__}"
+                f"cannot reach {self.store.display} for a multipart call: {type(exc).__name__}",
+                hint="the store stayed unreachable through every retry; see docs/reliability.md",
             ) from exc
+        self.failed_attempts = len(failures)
         if response.status_code >= 400 and response.status_code not in accept:
             message = f"{method} (multipart) answered HTTP {response.status_code}"
             if response.status_code in (400, 404, 405, 501):
@@ -157,13 +198,34 @@ class XmlMultipart:
             etag = etag.replace("&", "&amp;").replace("<", "&lt;")
             body.append(f"<Part><PartNumber>{part.number}</PartNumber><ETag>{etag}</ETag></Part>")
         body.append("</CompleteMultipartUpload>")
-        self._request(
+        started = utcnow()
+        response = self._request(
             "POST",
             upload.key,
             {"uploadId": upload.upload_id},
             headers={"Content-Type": "application/xml"},
             body="".join(body).encode("utf-8"),
+            accept=(404,),
         )
+        # A retried completion meets "no such upload" when an earlier attempt did
+        # complete it (its answer was lost): done if the object appeared since.
+        if response.status_code == 404 and not (
+            self.failed_attempts and self._appeared_since(upload.key, started)
+        ):
+            raise UnsupportedError(
+                f"completing the upload of {upload.key!r}: no such upload (HTTP 404)",
+                hint="the upload was aborted, or its id is wrong",
+            )
+
+    def _appeared_since(self, key: str, since: dt.datetime) -> bool:
+        from email.utils import parsedate_to_datetime
+
+        response = self._request("HEAD", key, {}, accept=(404,))
+        modified = response.headers.get("Last-Modified")
+        if response.status_code != 200 or not modified:
+            return False
+        # Last-Modified has whole seconds; allow for that and a little clock skew.
+        return parsedate_to_datetime(modified) >= since - dt.timedelta(seconds=5)
 
     def abort(self, upload: MultipartUpload) -> None:
         # 404: the upload is already gone (completed or aborted): the end state holds.

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from byob_core import keys
+from byob_core import keys, retries
 from byob_core.errors import ByobError
 from byob_core.findings import Finding
 from byob_core.provider import ValidateContext
@@ -34,7 +34,6 @@ from byob_gcp.provision import (
     versioning_on,
 )
 
-_TIMEOUT = 30
 PREFLIGHT_ORIGIN = "https://byob-validate.invalid"
 _PROVISION_HINT = "run `python -m byob_core provision` to apply it"
 _ADMIN_HINT = f"grant {ADMIN_ROLE} on the bucket to the service account"
@@ -247,8 +246,6 @@ def _probe_key(store: Store) -> str:
 
 def _presigned(store: Store, context: ValidateContext, bucket_ok: bool) -> Finding:
     """A signed PUT, then a signed GET of the same bytes, over plain HTTP."""
-    import requests
-
     if context.read_only:
         return Finding.skipped("gcp.presigned", "read-only validation: no signed PUT")
     if not bucket_ok:
@@ -267,25 +264,28 @@ def _presigned(store: Store, context: ValidateContext, bucket_ok: bool) -> Findi
     generation: str | None = None
     try:
         try:
-            stored = requests.put(put.url, data=body, headers=dict(put.headers), timeout=_TIMEOUT)
-            generation = stored.headers.get("x-goog-generation")
-            if stored.status_code >= 300:
+            policy = retries.policy_of(store)
+            status, answer, _ = retries.send(
+                "PUT", put.url, body, dict(put.headers), policy=policy, what="validate PUT"
+            )
+            generation = answer.get("x-goog-generation")
+            if status >= 300:
                 return Finding.failed(
                     "gcp.presigned",
-                    f"signed PUT answered HTTP {stored.status_code}",
+                    f"signed PUT answered HTTP {status}",
                     hint="check the signing key, its service account's role, and the clock",
                 )
-            fetched = requests.get(get.url, timeout=_TIMEOUT)
-        except requests.RequestException as exc:
+            status, _, content = retries.send("GET", get.url, policy=policy, what="validate GET")
+        except OSError as exc:
             return Finding.failed(
                 "gcp.presigned",
                 f"signed request failed: {type(exc).__name__}",
                 hint="check the endpoint",
             )
-        if fetched.status_code != 200 or fetched.content != body:
+        if status != 200 or content != body:
             return Finding.failed(
                 "gcp.presigned",
-                f"signed GET answered HTTP {fetched.status_code} without the bytes written",
+                f"signed GET answered HTTP {status} without the bytes written",
                 hint="check the signing key and the clock",
             )
         return Finding.passed(
@@ -320,8 +320,6 @@ def _remove(store: Store, key: str, generation: str | None = None) -> None:
 
 def _preflight(store: Store, bucket_ok: bool) -> Finding:
     """A CORS preflight as a browser sends it before a PUT."""
-    import requests
-
     if not bucket_ok:
         return Finding.skipped("gcp.preflight", "not checked: the bucket is not readable")
     from urllib.parse import quote
@@ -334,22 +332,24 @@ def _preflight(store: Store, bucket_ok: bool) -> Finding:
         "Access-Control-Request-Headers": "content-type",
     }
     try:
-        response = requests.options(url, headers=headers, timeout=_TIMEOUT)
-    except requests.RequestException as exc:
+        status, answer, _ = retries.send(
+            "OPTIONS", url, headers=headers, policy=retries.policy_of(store), what="preflight"
+        )
+    except OSError as exc:
         return Finding.failed(
             "gcp.preflight", f"preflight failed: {type(exc).__name__}", hint="check the endpoint"
         )
-    if response.status_code in (405, 501):
+    if status in (405, 501):
         return Finding.warned(
             "gcp.preflight",
-            f"the endpoint does not answer CORS preflights (HTTP {response.status_code})",
+            f"the endpoint does not answer CORS preflights (HTTP {status})",
             hint="an emulator may not; Cloud Storage does",
         )
-    allowed = response.headers.get("Access-Control-Allow-Origin", "")
-    if response.status_code < 300 and allowed in ("*", PREFLIGHT_ORIGIN):
+    allowed = answer.get("access-control-allow-origin", "")
+    if status < 300 and allowed in ("*", PREFLIGHT_ORIGIN):
         return Finding.passed("gcp.preflight", f"preflight PUT from {PREFLIGHT_ORIGIN} allowed")
     return Finding.failed(
         "gcp.preflight",
-        f"preflight PUT from {PREFLIGHT_ORIGIN} refused (HTTP {response.status_code})",
+        f"preflight PUT from {PREFLIGHT_ORIGIN} refused (HTTP {status})",
         hint="set the bucket's CORS rule: " + _PROVISION_HINT,
     )
