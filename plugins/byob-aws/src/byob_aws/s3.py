@@ -210,7 +210,8 @@ def _client(conn: Connection, service: str) -> Any:
     if service != "s3" and conn.endpoint_url and is_aws_host(conn.endpoint_url):
         # A regional S3 endpoint names S3 alone: KMS and STS use their own AWS endpoints.
         del kwargs["endpoint_url"]
-    return session.create_client(service, config=config, **kwargs)
+    made = session.create_client(service, config=config, **kwargs)
+    return _RetryShortAnswers(made, conn.policy)
 
 
 def client(store: Store, service: str = "s3") -> Any:
@@ -219,8 +220,7 @@ def client(store: Store, service: str = "s3") -> Any:
     Its operations retry an answer cut short (which botocore parses, fails on, and does
     not retry); botocore's standard mode and `retry_handler` retry everything else.
     """
-    conn = Connection.of(store)
-    return _RetryShortAnswers(_client(conn, service), conn.policy)
+    return _client(Connection.of(store), service)
 
 
 #: Exception class names of an answer that arrived incomplete.
