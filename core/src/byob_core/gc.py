@@ -970,7 +970,6 @@ class _Run:
             not_deleted=len(report.not_deleted),
             resume_after=report.resume_after,
         )
-        self._progress()
         return report
 
     def _begin_phase(self, kind: Kind, after: str | None) -> None:

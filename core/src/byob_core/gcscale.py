@@ -239,7 +239,7 @@ def _run_task(task: _Task, host: PluginHost | None = None, on_progress: Any = No
         lister, recheck = source.lister(host, store, task.shard), source.rechecker(host, store)
     if on_progress is None and task.progress_queue is not None:
         on_progress = _QueueProgress(task.progress_queue, task.shard.index)
-    return gc.collect(
+    report = gc.collect(
         host,
         store,
         task.live,
@@ -252,6 +252,10 @@ def _run_task(task: _Task, host: PluginHost | None = None, on_progress: Any = No
         nested=task.nested,
         take_lock=False,  # the coordinator holds the store's lock for every shard
     )
+    if report.gave_up:
+        # A shard the store cut short is a failed shard: its journal resumes next run.
+        raise OSError(report.gave_up)
+    return report
 
 
 def _dask_task(task: _Task) -> dict[str, Any]:
