@@ -120,7 +120,7 @@ class TestValidateLeavesNoVersion:
         answers = iter([(201, {"x-ms-version-id": "2026-03-01T12:00:00.0000000Z"}, b"")])
         body: dict[str, bytes] = {}
 
-        def http(method, url, data=None, headers=None):
+        def http(method, url, data=None, headers=None, **_):
             if method == "PUT":
                 body["sent"] = data
                 return next(answers)

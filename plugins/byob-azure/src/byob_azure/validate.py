@@ -33,16 +33,16 @@ PREFLIGHT_ORIGIN = "https://byob-validate.example"
 
 
 def _http(  # type: ignore[no-untyped-def]
-    store: Store,
     method: str,
     url: str,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    store: Store | None = None,
 ):
     """One plain HTTP request (no SDK, no credentials): status, headers, body; retried."""
-    return retries.send(
-        method, url, body, headers, policy=clients.policy(store), what=f"validate {method}"
-    )
+    policy = clients.policy(store) if store is not None else retries.RetryPolicy()
+    return retries.send(method, url, body, headers, policy=policy, what=f"validate {method}")
 
 
 def run(store: Store, context: ValidateContext) -> list[Finding]:
@@ -247,7 +247,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
         ), False
     version: str | None = None
     try:
-        status, headers, _ = _http(store, "PUT", put.url, body, dict(put.headers))
+        status, headers, _ = _http("PUT", put.url, body, dict(put.headers), store=store)
         if status != 201:
             return Finding.failed(
                 "azure.presigned",
@@ -256,7 +256,7 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
                 status=status,
             ), False
         version = {k.lower(): v for k, v in headers.items()}.get("x-ms-version-id")
-        status, _, got = _http(store, "GET", get.url)
+        status, _, got = _http("GET", get.url, store=store)
         if status != 200 or got != body:
             return Finding.failed(
                 "azure.presigned",
@@ -281,7 +281,6 @@ def _presigned(store: Store) -> tuple[Finding, str | bool | None]:
 def _preflight(store: Store) -> Finding:
     url = f"{clients.base_url(store)}/{store.container or store.bucket}/{RESERVED}/preflight"
     status, headers, _ = _http(
-        store,
         "OPTIONS",
         url,
         headers={
@@ -289,6 +288,7 @@ def _preflight(store: Store) -> Finding:
             "Access-Control-Request-Method": "PUT",
             "Access-Control-Request-Headers": "x-ms-blob-type,content-type",
         },
+        store=store,
     )
     lowered = {k.lower(): v for k, v in headers.items()}
     allowed = lowered.get("access-control-allow-origin")

@@ -97,12 +97,27 @@ def _filesystem_class() -> Any:
                 # A conditional write repeated after its first attempt succeeded unseen
                 # fails its precondition; let the caller see the first failure instead.
                 policy = attrs.evolve(policy, retries=0)
-            return await retries.acall(
-                lambda: once(self, method, path, *args, **kwargs),
-                policy=policy,
-                what=f"gcs {method}",
-                retryable=_retryable,
-            )
+            failed: list[BaseException] = []
+
+            def note(exc: BaseException) -> bool:
+                retry = _retryable(exc)
+                if retry:
+                    failed.append(exc)
+                return retry
+
+            try:
+                return await retries.acall(
+                    lambda: once(self, method, path, *args, **kwargs),
+                    policy=policy,
+                    what=f"gcs {method}",
+                    retryable=note,
+                )
+            except FileNotFoundError:
+                # A repeated delete meets 404 when an earlier attempt did delete (its
+                # answer was lost): the object is gone, which is what was asked.
+                if method.upper() == "DELETE" and failed:
+                    return 204, {}, None, b""
+                raise
 
     _CLASS.append(ByobGCSFileSystem)
     return ByobGCSFileSystem
