@@ -9,11 +9,10 @@ import pytest
 from byob_core.stores import Store
 from byob_core.testing_faults import FaultContract
 from byob_gcp.filesystem import JsonApi, make_filesystem
-from byob_gcp.testing import xml_multipart_shim
 
 
 @pytest.fixture(scope="module")
-def shim(fake_gcs: str) -> Iterator[str]:
+def shim(fake_gcs: str, xml_multipart_shim) -> Iterator[str]:
     with xml_multipart_shim(fake_gcs) as endpoint:
         yield endpoint
 
