@@ -43,19 +43,17 @@ def make_filesystem(store: Store, *, version_aware: bool = False) -> GCSFileSyst
     import aiohttp
 
     policy = retries.policy_of(store)
+    timeout = aiohttp.ClientTimeout(
+        total=None, connect=policy.timeout, sock_connect=policy.timeout, sock_read=policy.timeout
+    )
     kwargs: dict[str, Any] = {
         "token": gcsfs_token(store),
         "project": project_of(store) or FALLBACK_PROJECT,
         "version_aware": version_aware,
-        # Connect and read timeouts on every call (gcsfs sets none of its own).
-        "session_kwargs": {
-            "timeout": aiohttp.ClientTimeout(
-                total=None,
-                connect=policy.timeout,
-                sock_connect=policy.timeout,
-                sock_read=policy.timeout,
-            )
-        },
+        # Connect and read timeouts on every call. gcsfs hands `requests_timeout` to each
+        # request, and a None there would switch off the session's timeouts too.
+        "requests_timeout": timeout,
+        "session_kwargs": {"timeout": timeout},
         # Part of gcsfs's instance cache key: stores with other settings get their own.
         "byob_policy": policy,
     }
