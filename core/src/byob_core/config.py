@@ -425,21 +425,41 @@ def store_from_table(raw: Mapping[str, Any], *, environ: Mapping[str, str] | Non
 def _store(
     raw: Any, key: str, env: Mapping[str, str], problems: list[tuple[str, str]]
 ) -> Store | None:
-    def at(field: str) -> str:
-        return f"{key}.{field}" if key else field
-
+    """One store from its TOML value: a connection string, a table with `store = "..."`
+    (the string plus credentials/options/extras), or a table of fields."""
     if isinstance(raw, str):
         raw = {"store": raw}
     if not isinstance(raw, Mapping):
         problems.append((key, 'must be a table, or a table with store = "<connection string>"'))
         return None
-    # Wrong TOML types are problems to report, not crashes (bucket = 5 failed an assert,
-    # options = "x" raised from dict()); a number is not silently turned into a secret.
+    if _mistyped(raw, key, problems):
+        return None
+    if "options" in raw:
+        from byob_core import retries
+
+        bad = [(_at(key, name), message) for name, message in retries.check_options(raw["options"])]
+        if bad:
+            problems.extend(bad)
+            return None
+    if "store" in raw:
+        return _store_from_string(raw, key, env, problems)
+    return _store_from_fields(raw, key, env, problems)
+
+
+def _at(key: str, field: str) -> str:
+    return f"{key}.{field}" if key else field
+
+
+def _mistyped(raw: Mapping[str, Any], key: str, problems: list[tuple[str, str]]) -> bool:
+    """Whether a field has the wrong TOML type (each one reported).
+
+    Wrong TOML types are problems to report, not crashes (bucket = 5 failed an assert,
+    options = "x" raised from dict()); a number is not silently turned into a secret."""
     mistyped = False
     for field, value in raw.items():
         if field == "options":
             if not isinstance(value, Mapping):
-                problems.append((at(field), "must be a table ([<store>.options])"))
+                problems.append((_at(key, field), "must be a table ([<store>.options])"))
                 mistyped = True
         elif field == "extras":
             if not isinstance(value, Mapping) or not all(
@@ -447,130 +467,84 @@ def _store(
             ):
                 problems.append(
                     (
-                        at(field),
+                        _at(key, field),
                         "must be a table of provider fields ([<store>.extras]) with plain values",
                     )
                 )
                 mistyped = True
         elif field not in ("tls", "path_style", "role_duration") and not isinstance(value, str):
             problems.append(
-                (at(field), f"must be a string (in quotes), not {type(value).__name__}")
+                (_at(key, field), f"must be a string (in quotes), not {type(value).__name__}")
             )
             mistyped = True
-    if mistyped:
-        return None
-    if "options" in raw:
-        from byob_core import retries
+    return mistyped
 
-        bad = [(at(name), message) for name, message in retries.check_options(raw["options"])]
-        if bad:
-            problems.extend(bad)
-            return None
-    if "store" in raw:
-        extra = set(raw) - {
-            "store",
-            "options",
-            "extras",
-            *CREDENTIAL_FIELDS,
-            "kms_key_arn",
-            "tenant_id",
-            "client_id",
-        }
-        if extra:
-            problems.append(
-                (
-                    at(sorted(extra)[0]),
-                    'cannot be combined with store = "..."; '
-                    "put it in the connection string or use a table without 'store'",
-                )
-            )
-        try:
-            store = uris.parse(str(raw["store"]), environ=env, complete=False)
-        except UriError as exc:
-            problems.append((at("store"), str(exc)))
-            return None
-        try:
-            creds = _credentials(raw)
-        except ValueError as exc:
-            problems.append((at("role_duration"), str(exc)))
-            return None
-        changes: dict[str, Any] = {
-            k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw
-        }
-        if creds:
-            changes["credentials"] = creds
-        if "options" in raw:
-            changes["options"] = dict(raw["options"])
-        if "extras" in raw:
-            # Fields of the table win over the connection string's query parameters.
-            changes["extras"] = {**store.extras, **_extras(raw["extras"])}
-        # Completed once, with everything the table adds.
-        return _complete(attrs.evolve(store, **changes) if changes else store, key, problems)
 
-    before = len(problems)
-    for field in raw:
-        if (
-            field not in STORE_FIELDS
-            and field not in CREDENTIAL_FIELDS
-            and field not in ("options", "location", "extras")
-        ):
-            problems.append(
-                (
-                    at(field),
-                    f"unknown field; known fields: {', '.join(STORE_FIELDS)}, "
-                    f"credentials ({', '.join(CREDENTIAL_FIELDS)}) and options",
-                )
-            )
-    provider = raw.get("provider")
-    if provider is None:
-        problems.append((at("provider"), f"missing; one of {', '.join(PROVIDERS)}"))
-    elif not isinstance(provider, str) or not provider:
-        problems.append((at("provider"), "must be a provider name such as 'aws'"))
-    bucket = raw.get("bucket") or (raw.get("container") if provider == "azure" else None)
-    if not bucket:
-        what = "container (or bucket)" if provider == "azure" else "bucket"
+#: The fields a table with `store = "..."` may add to its connection string.
+_WITH_STORE_STRING = frozenset(
+    {"store", "options", "extras", *CREDENTIAL_FIELDS, "kms_key_arn", "tenant_id", "client_id"}
+)
+
+
+def _store_from_string(
+    raw: Mapping[str, Any], key: str, env: Mapping[str, str], problems: list[tuple[str, str]]
+) -> Store | None:
+    """A table with `store = "<connection string>"` plus the fields it may add."""
+    extra = set(raw) - _WITH_STORE_STRING
+    if extra:
         problems.append(
             (
-                at("bucket" if provider != "azure" else "container"),
-                f"missing; the {what} of the store",
+                _at(key, sorted(extra)[0]),
+                'cannot be combined with store = "..."; '
+                "put it in the connection string or use a table without 'store'",
             )
         )
-    if provider == "azure" and not raw.get("account"):
-        problems.append((at("account"), "missing; the Azure storage account name"))
+    try:
+        store = uris.parse(str(raw["store"]), environ=env, complete=False)
+    except UriError as exc:
+        problems.append((_at(key, "store"), str(exc)))
+        return None
+    try:
+        creds = _credentials(raw)
+    except ValueError as exc:
+        problems.append((_at(key, "role_duration"), str(exc)))
+        return None
+    changes: dict[str, Any] = {
+        k: raw[k] for k in ("kms_key_arn", "tenant_id", "client_id") if k in raw
+    }
+    if creds:
+        changes["credentials"] = creds
+    if "options" in raw:
+        changes["options"] = dict(raw["options"])
+    if "extras" in raw:
+        # Fields of the table win over the connection string's query parameters.
+        changes["extras"] = {**store.extras, **_extras(raw["extras"])}
+    # Completed once, with everything the table adds.
+    return _complete(attrs.evolve(store, **changes) if changes else store, key, problems)
+
+
+def _store_from_fields(
+    raw: Mapping[str, Any], key: str, env: Mapping[str, str], problems: list[tuple[str, str]]
+) -> Store | None:
+    """A table of fields: the common rules, then the provider family's own."""
+    before = len(problems)
+    _unknown_fields(raw, key, problems)
+    provider = raw.get("provider")
+    if provider is None:
+        problems.append((_at(key, "provider"), f"missing; one of {', '.join(PROVIDERS)}"))
+    elif not isinstance(provider, str) or not provider:
+        problems.append((_at(key, "provider"), "must be a provider name such as 'aws'"))
+    bucket = _bucket_fields(raw, key, provider, problems)
     for flag in ("tls", "path_style"):
         if flag in raw and not isinstance(raw[flag], bool):
-            problems.append((at(flag), f"must be true or false, not {raw[flag]!r}"))
+            problems.append((_at(key, flag), f"must be true or false, not {raw[flag]!r}"))
     subpath = str(raw.get("subpath", "") or "")
     try:
         subpath = keys.check_subpath(subpath)
     except UnsafeKeyError as exc:
-        problems.append((at("subpath"), str(exc)))
-    endpoint = raw.get("endpoint")
-    tls = raw.get("tls")
-    if isinstance(endpoint, str) and "://" in endpoint:
-        proto, endpoint = endpoint.split("://", 1)
-        endpoint = endpoint.rstrip("/")
-        if tls is None:
-            tls = proto.lower() == "https"
-    region = raw.get("region") or raw.get("location")
-    if provider == "aws" and region is None and isinstance(endpoint, str):
-        region = uris.aws_region_of_host(endpoint)
-    if provider in ("minio",) and not region:
-        region = env.get("AWS_REGION")
-        if not region:
-            problems.append(
-                (
-                    at("region"),
-                    "missing; S3-compatible stores need a region (for example 'us-east-1')",
-                )
-            )
-    if provider in ("minio",) and not endpoint:
-        problems.append(
-            (
-                at("endpoint"),
-                "missing; S3-compatible stores need an endpoint such as 'http://minio:9000'",
-            )
-        )
+        problems.append((_at(key, "subpath"), str(exc)))
+    endpoint, tls = _endpoint_fields(raw)
+    region = _region_fields(raw, key, provider, endpoint, env, problems)
     if len(problems) > before:
         return None
     assert isinstance(provider, str) and isinstance(bucket, str)
@@ -601,6 +575,84 @@ def _store(
         problems.append((key, secrets.redact(str(exc))))
         return None
     return _complete(store, key, problems)
+
+
+def _unknown_fields(raw: Mapping[str, Any], key: str, problems: list[tuple[str, str]]) -> None:
+    for field in raw:
+        if (
+            field not in STORE_FIELDS
+            and field not in CREDENTIAL_FIELDS
+            and field not in ("options", "location", "extras")
+        ):
+            problems.append(
+                (
+                    _at(key, field),
+                    f"unknown field; known fields: {', '.join(STORE_FIELDS)}, "
+                    f"credentials ({', '.join(CREDENTIAL_FIELDS)}) and options",
+                )
+            )
+
+
+def _bucket_fields(
+    raw: Mapping[str, Any], key: str, provider: Any, problems: list[tuple[str, str]]
+) -> Any:
+    """The bucket (Azure: the container, or bucket, and the account it lives in)."""
+    bucket = raw.get("bucket") or (raw.get("container") if provider == "azure" else None)
+    if not bucket:
+        what = "container (or bucket)" if provider == "azure" else "bucket"
+        problems.append(
+            (
+                _at(key, "bucket" if provider != "azure" else "container"),
+                f"missing; the {what} of the store",
+            )
+        )
+    if provider == "azure" and not raw.get("account"):
+        problems.append((_at(key, "account"), "missing; the Azure storage account name"))
+    return bucket
+
+
+def _endpoint_fields(raw: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The endpoint without its scheme, and tls (from that scheme unless set)."""
+    endpoint = raw.get("endpoint")
+    tls = raw.get("tls")
+    if isinstance(endpoint, str) and "://" in endpoint:
+        proto, endpoint = endpoint.split("://", 1)
+        endpoint = endpoint.rstrip("/")
+        if tls is None:
+            tls = proto.lower() == "https"
+    return endpoint, tls
+
+
+def _region_fields(
+    raw: Mapping[str, Any],
+    key: str,
+    provider: Any,
+    endpoint: Any,
+    env: Mapping[str, str],
+    problems: list[tuple[str, str]],
+) -> Any:
+    """The region (AWS: from the endpoint's host; S3-compatible: required, with the
+    endpoint)."""
+    region = raw.get("region") or raw.get("location")
+    if provider == "aws" and region is None and isinstance(endpoint, str):
+        region = uris.aws_region_of_host(endpoint)
+    if provider in ("minio",) and not region:
+        region = env.get("AWS_REGION")
+        if not region:
+            problems.append(
+                (
+                    _at(key, "region"),
+                    "missing; S3-compatible stores need a region (for example 'us-east-1')",
+                )
+            )
+    if provider in ("minio",) and not endpoint:
+        problems.append(
+            (
+                _at(key, "endpoint"),
+                "missing; S3-compatible stores need an endpoint such as 'http://minio:9000'",
+            )
+        )
+    return region
 
 
 def _extras(raw: Mapping[str, Any]) -> dict[str, str]:
