@@ -29,7 +29,13 @@ class Address:
 
 
 def address_of(store: Store) -> Address | None:
-    """The host and port the store's provider talks to, or None when there is none to check."""
+    """The host and port the store's provider talks to, or None when there is none to check.
+
+    Only the providers byob knows speak HTTP(S) at their endpoint; a plugin's own provider
+    (FTP, say) may not, and is left to its plugin's checks.
+    """
+    if store.provider not in (*S3_PROVIDERS, "gcp", "azure"):
+        return None
     if store.endpoint_url:
         parts = urlsplit(store.endpoint_url)
         host, https = parts.hostname or "", parts.scheme == "https"
@@ -50,9 +56,7 @@ def address_of(store: Store) -> Address | None:
             host = "cwobject.com"
         else:
             return None
-    if not host or store.provider == "file":
-        return None
-    if store.provider not in (*S3_PROVIDERS, "gcp", "azure") and not store.endpoint_url:
+    if not host:
         return None
     proxy = _proxy_for(host, https)
     return proxy or Address(host, port)
