@@ -72,6 +72,7 @@ from byob_core.objects import DeleteBatch, DeleteResult, Entry, Kind, ListReques
 
 if TYPE_CHECKING:
     from byob_core.plugins import PluginHost
+    from byob_core.provider import ProviderSpec
     from byob_core.stores import Store
 
 log = structlog.get_logger("byob.gc")
@@ -835,149 +836,52 @@ def _canonical(key: str, prefix: str) -> str:
     return key[len(prefix) :] if prefix and key.startswith(prefix) else key
 
 
-class _Run:
-    """One collection: its fixed cutoff, its pending batch, its checkpoint."""
+class _RunState:
+    """What the parts of one collection share: set by `_Run.__init__`, read by the parts
+    (the journal, the live-set checks, the listing and its decisions, the deletion)."""
 
-    def __init__(
-        self,
-        host: PluginHost,
-        store: Store,
-        live: LiveSet,
-        options: GcOptions,
-        *,
-        now: dt.datetime | None,
-        on_progress: OnProgress | None,
-        on_delete: OnDelete | None,
-        nested: Iterable[str] = (),
-        shard: Shard = WHOLE,
-        lister: Lister | None = None,
-        recheck: Recheck | None = None,
-    ) -> None:
-        self.host = host
-        self.store = store
-        self.live = live
-        self.options = options
-        self.on_progress = on_progress
-        self.on_delete = on_delete
-        self.spec = host.spec(store.provider)
-        limit = self.spec.gc_batch_size
-        self.batch_size = max(1, min(options.batch_size or limit, limit))
-        self.prefix = store.prefix
-        self.nested = tuple(
-            sorted({p if p.endswith("/") else p + "/" for p in nested if p.startswith(self.prefix)})
-        )
-        self.shard = shard
-        self.lower = None if shard.after is None else self.prefix + shard.after
-        self.upper = None if shard.upto is None else self.prefix + shard.upto
-        self.lister = lister
-        self.recheck = recheck
-        self.members = live.membership(shard.after, shard.upto)
-        self.trim = getattr(self.members, "trim", None)
-        journal = options.journal_for(store)
-        self.journal = None if journal is None else shard.journal(journal)
-        start = now if now is not None else dt.datetime.now(dt.UTC)
-        if start.tzinfo is None:
-            raise GcInputError("`now` must be an aware datetime (UTC)")
-        try:
-            self.cutoff = start - options.grace
-        except OverflowError:
-            raise GcInputError(
-                f"the grace period {options.grace} reaches before the year 1",
-                hint="give a grace period of at most a few years, such as 24h or 30d",
-            ) from None
-        self.report = GcReport(
-            store=store.display,
-            prefix=self.prefix,
-            cutoff=self.cutoff,
-            dry_run=options.dry_run,
-            shards=shard.count,
-        )
-        self.phases = [Kind.OBJECTS]
-        if options.purge_versions and self.spec.versions:
-            self.phases.append(Kind.VERSIONS)
-        if options.abort_uploads and self.spec.multipart:
-            self.phases.append(Kind.UPLOADS)
-        self.report.phases = [str(kind) for kind in self.phases]
-        # Checkpoint state of the phase under way.
-        self.kind = Kind.OBJECTS
-        self.pending: list[Entry] = []
-        self.last_complete: str | None = None  # last key whose entries are all decided
-        self.handled: str | None = None  # last key whose entries are all done (journaled)
-        self.journaled: str | None = None
-        self.listed_since_write = 0
-        self.seen = 0  # entries listed in the phase under way (versions, uploads)
-        # Keys one of whose versions was not deleted: their delete markers must stay.
-        self.blocked: set[str] = set()
-        self.in_flight: Sequence[Entry] = ()  # the batch whose delete call is under way
+    host: PluginHost
+    store: Store
+    live: LiveSet
+    options: GcOptions
+    on_progress: OnProgress | None
+    on_delete: OnDelete | None
+    spec: ProviderSpec
+    batch_size: int
+    prefix: str
+    nested: tuple[str, ...]
+    shard: Shard
+    lower: str | None
+    upper: str | None
+    lister: Lister | None
+    recheck: Recheck | None
+    members: Members
+    trim: Callable[[str], None] | None
+    journal: Path | None
+    cutoff: dt.datetime
+    report: GcReport
+    phases: list[Kind]
+    kind: Kind
+    pending: list[Entry]
+    last_complete: str | None
+    handled: str | None
+    journaled: str | None
+    listed_since_write: int
+    seen: int
+    blocked: set[str]
+    in_flight: Sequence[Entry]
 
-    # -- top level ------------------------------------------------------------------------
-    def execute(self) -> GcReport:
-        start_phase, start_after = self._resume()
-        self._check_live()
-        log.info(
-            "gc_start",
-            store=self.report.store,
-            cutoff=self.cutoff.isoformat(),
-            live=len(self.live),
-            dry_run=self.options.dry_run,
-            resumed=self.report.resumed,
-            batch_size=self.batch_size,
-        )
-        try:
-            for kind in self.phases:
-                if _PHASES.index(kind) < _PHASES.index(start_phase):
-                    continue
-                after = start_after if kind is start_phase else None
-                self._begin_phase(kind, after)
-                if kind is Kind.OBJECTS:
-                    self._objects(after)
-                else:
-                    self._grouped(kind, after)
-                self._flush()
-                self._checkpoint(force=True, finished=True)
-        except Exception as exc:
-            if not _store_down(exc):
-                raise
-            return self._give_up(exc)
-        self.report.phase = None
-        if not self.report.resumed and Kind.OBJECTS in self.phases and self.shard.whole:
-            self.report.live_missing = max(0, self._given() - self.report.kept_live)
-        if self.journal is not None and not self.options.dry_run:
-            self.journal.unlink(missing_ok=True)
-        self.report.per_shard = [
-            {**self.shard.to_dict(), "state": "done", **self.report.counters()}
-        ]
-        self._progress()
-        log.info("gc_done", store=self.report.store, **self.report.counters())
-        return self.report
+    if TYPE_CHECKING:  # defined by the parts below; named here for the others
 
-    def _give_up(self, exc: BaseException) -> GcReport:
-        """End a run the store cut short: say what was deleted and what was not.
+        def _checkpoint(self, *, force: bool = False, finished: bool = False) -> None: ...
+        def _progress(self) -> None: ...
+        def _young(self, entry: Entry) -> bool: ...
+        def _flush(self) -> None: ...
 
-        The journal is left at its last checkpoint, written after the last batch that
-        completed, so the next run resumes there and finishes the job.
-        """
-        report = self.report
-        report.gave_up = f"{type(exc).__name__}: {exc}"
-        report.not_deleted = [entry.key for entry in (*self.in_flight, *self.pending)][:MAX_ERRORS]
-        report.resume_after = self.journaled
-        log.warning(
-            "gc_gave_up",
-            store=report.store,
-            phase=report.phase,
-            error=report.gave_up,
-            deleted=report.deleted,
-            not_deleted=len(report.not_deleted),
-            resume_after=report.resume_after,
-        )
-        return report
 
-    def _begin_phase(self, kind: Kind, after: str | None) -> None:
-        self.kind = kind
-        self.report.phase = str(kind)
-        self.pending = []
-        self.seen = 0
-        self.last_complete = self.handled = self.journaled = after
+class _RunJournal(_RunState):
+    """Resuming from the journal and checkpointing into it (the store's lock is held
+    around the whole run by `collect`)."""
 
     # -- resuming ---------------------------------------------------------------------------
     def _identity(self) -> dict[str, Any]:
@@ -1057,6 +961,10 @@ class _Run:
         if self.on_progress is not None:
             self.on_progress(self.report)
 
+
+class _RunLiveChecks(_RunState):
+    """The live set against the store: the sample of live keys looked up before deleting."""
+
     # -- the live set against the store -----------------------------------------------------
     def _given(self) -> int:
         """How many keys the live set stands for (each reading of one key counted once)."""
@@ -1132,6 +1040,11 @@ class _Run:
             hint="fix the live-key export; pass --force (force=True) if those objects are "
             "really gone",
         )
+
+
+class _RunListing(_RunState):
+    """The ordered, bounded listing (shard bounds, an optional lister) and each entry's
+    decision against the live set (the merge-join of `_objects`, the grouped phases)."""
 
     # -- listing ---------------------------------------------------------------------------
     def _listing(self, kind: Kind, after: str | None) -> Iterator[Entry]:
@@ -1285,6 +1198,11 @@ class _Run:
             entry for entry in group if entry.is_delete_marker
         ]
 
+
+class _RunDeletion(_RunState):
+    """Deleting a batch: the key guard, the caller's recheck, the provider call, the
+    report of what was done."""
+
     # -- deleting --------------------------------------------------------------------------
     def _guard(self, batch: list[Entry]) -> list[Entry]:
         """Check every key once more, just before the call that would delete it."""
@@ -1403,3 +1321,148 @@ class _Run:
                 if entry.key not in named:
                     report._error(entry.key, "the provider reported neither success nor error")
         return deleted
+
+
+class _Run(_RunJournal, _RunLiveChecks, _RunListing, _RunDeletion):
+    """One collection: its fixed cutoff, its pending batch, its checkpoint."""
+
+    def __init__(
+        self,
+        host: PluginHost,
+        store: Store,
+        live: LiveSet,
+        options: GcOptions,
+        *,
+        now: dt.datetime | None,
+        on_progress: OnProgress | None,
+        on_delete: OnDelete | None,
+        nested: Iterable[str] = (),
+        shard: Shard = WHOLE,
+        lister: Lister | None = None,
+        recheck: Recheck | None = None,
+    ) -> None:
+        self.host = host
+        self.store = store
+        self.live = live
+        self.options = options
+        self.on_progress = on_progress
+        self.on_delete = on_delete
+        self.spec = host.spec(store.provider)
+        limit = self.spec.gc_batch_size
+        self.batch_size = max(1, min(options.batch_size or limit, limit))
+        self.prefix = store.prefix
+        self.nested = tuple(
+            sorted({p if p.endswith("/") else p + "/" for p in nested if p.startswith(self.prefix)})
+        )
+        self.shard = shard
+        self.lower = None if shard.after is None else self.prefix + shard.after
+        self.upper = None if shard.upto is None else self.prefix + shard.upto
+        self.lister = lister
+        self.recheck = recheck
+        self.members = live.membership(shard.after, shard.upto)
+        self.trim = getattr(self.members, "trim", None)
+        journal = options.journal_for(store)
+        self.journal = None if journal is None else shard.journal(journal)
+        start = now if now is not None else dt.datetime.now(dt.UTC)
+        if start.tzinfo is None:
+            raise GcInputError("`now` must be an aware datetime (UTC)")
+        try:
+            self.cutoff = start - options.grace
+        except OverflowError:
+            raise GcInputError(
+                f"the grace period {options.grace} reaches before the year 1",
+                hint="give a grace period of at most a few years, such as 24h or 30d",
+            ) from None
+        self.report = GcReport(
+            store=store.display,
+            prefix=self.prefix,
+            cutoff=self.cutoff,
+            dry_run=options.dry_run,
+            shards=shard.count,
+        )
+        self.phases = [Kind.OBJECTS]
+        if options.purge_versions and self.spec.versions:
+            self.phases.append(Kind.VERSIONS)
+        if options.abort_uploads and self.spec.multipart:
+            self.phases.append(Kind.UPLOADS)
+        self.report.phases = [str(kind) for kind in self.phases]
+        # Checkpoint state of the phase under way.
+        self.kind = Kind.OBJECTS
+        self.pending: list[Entry] = []
+        self.last_complete: str | None = None  # last key whose entries are all decided
+        self.handled: str | None = None  # last key whose entries are all done (journaled)
+        self.journaled: str | None = None
+        self.listed_since_write = 0
+        self.seen = 0  # entries listed in the phase under way (versions, uploads)
+        # Keys one of whose versions was not deleted: their delete markers must stay.
+        self.blocked: set[str] = set()
+        self.in_flight: Sequence[Entry] = ()  # the batch whose delete call is under way
+
+    # -- top level ------------------------------------------------------------------------
+    def execute(self) -> GcReport:
+        start_phase, start_after = self._resume()
+        self._check_live()
+        log.info(
+            "gc_start",
+            store=self.report.store,
+            cutoff=self.cutoff.isoformat(),
+            live=len(self.live),
+            dry_run=self.options.dry_run,
+            resumed=self.report.resumed,
+            batch_size=self.batch_size,
+        )
+        try:
+            for kind in self.phases:
+                if _PHASES.index(kind) < _PHASES.index(start_phase):
+                    continue
+                after = start_after if kind is start_phase else None
+                self._begin_phase(kind, after)
+                if kind is Kind.OBJECTS:
+                    self._objects(after)
+                else:
+                    self._grouped(kind, after)
+                self._flush()
+                self._checkpoint(force=True, finished=True)
+        except Exception as exc:
+            if not _store_down(exc):
+                raise
+            return self._give_up(exc)
+        self.report.phase = None
+        if not self.report.resumed and Kind.OBJECTS in self.phases and self.shard.whole:
+            self.report.live_missing = max(0, self._given() - self.report.kept_live)
+        if self.journal is not None and not self.options.dry_run:
+            self.journal.unlink(missing_ok=True)
+        self.report.per_shard = [
+            {**self.shard.to_dict(), "state": "done", **self.report.counters()}
+        ]
+        self._progress()
+        log.info("gc_done", store=self.report.store, **self.report.counters())
+        return self.report
+
+    def _give_up(self, exc: BaseException) -> GcReport:
+        """End a run the store cut short: say what was deleted and what was not.
+
+        The journal is left at its last checkpoint, written after the last batch that
+        completed, so the next run resumes there and finishes the job.
+        """
+        report = self.report
+        report.gave_up = f"{type(exc).__name__}: {exc}"
+        report.not_deleted = [entry.key for entry in (*self.in_flight, *self.pending)][:MAX_ERRORS]
+        report.resume_after = self.journaled
+        log.warning(
+            "gc_gave_up",
+            store=report.store,
+            phase=report.phase,
+            error=report.gave_up,
+            deleted=report.deleted,
+            not_deleted=len(report.not_deleted),
+            resume_after=report.resume_after,
+        )
+        return report
+
+    def _begin_phase(self, kind: Kind, after: str | None) -> None:
+        self.kind = kind
+        self.report.phase = str(kind)
+        self.pending = []
+        self.seen = 0
+        self.last_complete = self.handled = self.journaled = after
