@@ -48,14 +48,18 @@ def byob_list(store: Store, request: ListRequest) -> Iterator[Entry]:
 
 
 def _listing(count: int, page_seconds: float, request: ListRequest) -> Iterator[Entry]:
-    start = 0
+    prefix = request.prefix
+    start = bisect.bisect_left(range(count), prefix, key=key_of)  # the prefix's first key
     if request.start_after is not None:
-        start = bisect.bisect_right(range(count), request.start_after, key=key_of)
+        start = max(start, bisect.bisect_right(range(count), request.start_after, key=key_of))
     try:
         for i in range(start, count):
             if (i - start) % PAGE == 0:
                 time.sleep(page_seconds)
-            yield Entry(key=key_of(i), size=1024, modified=OLD)
+            key = key_of(i)
+            if not key.startswith(prefix):
+                break  # keys are generated in order: the prefix's range has ended
+            yield Entry(key=key, size=1024, modified=OLD)
     finally:  # a shard stops listing at its upper bound: the generator is closed
         _record_rss()
 
