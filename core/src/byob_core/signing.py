@@ -196,6 +196,43 @@ SECOND_TEXT = tuple(f"{s:02d}" for s in range(60))
 SECOND_DELTA = tuple(dt.timedelta(seconds=s) for s in range(60))
 
 
+class PreparedTimes:
+    """The time fields of a prepared signer, rebuilt only when the second (or the given
+    time) changes: the part of `KeySigner.sign_keys` every prepared signer shares.
+
+    A subclass sets ``_lifetime``, ``_now`` and ``_given`` (tuples whose first item is the
+    second, or the `at`, they were built for) and implements ``_second(second)`` and
+    ``_timing(at, stamp, expires_at)``.
+    """
+
+    __slots__ = ()
+    _lifetime: dt.timedelta
+    _now: tuple[Any, ...]
+    _given: tuple[Any, ...]
+
+    def _second(self, second: int) -> tuple[Any, ...]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _timing(
+        self, at: dt.datetime, stamp: str, expires_at: dt.datetime
+    ) -> tuple[Any, ...]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _times(self, at: dt.datetime | None) -> tuple[Any, ...]:
+        """The fields for `at`, or for the current second (`clock`) when it is None."""
+        if at is None:
+            second = int(clock())
+            timing = self._now
+            if timing[0] != second:
+                timing = self._now = self._second(second)  # type: ignore[misc]
+            return timing
+        timing = self._given
+        if timing[0] != at:
+            utc = at.astimezone(dt.UTC) if at.tzinfo is not dt.UTC else at
+            timing = self._given = self._timing(at, stamp_of(utc), at + self._lifetime)  # type: ignore[misc]
+        return timing
+
+
 def stamp_of(at: dt.datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` of a UTC time (SigV4 and GOOG4 ``X-*-Date``), cheaper than strftime."""
     return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 (a quarter the cost of f-strings here)

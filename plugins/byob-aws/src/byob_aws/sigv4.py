@@ -39,7 +39,6 @@ from byob_core.signing import (
     SECOND_TEXT,
     SignedRequest,
     SignRequest,
-    stamp_of,
 )
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -438,7 +437,7 @@ def _sorts_after(a: str, b: str) -> bool:
 _Timing = tuple[Any, str, str, str, bytes, dt.datetime]
 
 
-class PreparedPresigner:
+class PreparedPresigner(_signing.PreparedTimes):
     """A `Presigner` fixed to one method and lifetime, for plain requests (a `KeySigner`).
 
     Everything but the key, the user and the time is in templates built here; what
@@ -554,16 +553,7 @@ class PreparedPresigner:
     def sign_keys(
         self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
     ) -> list[SignedRequest]:
-        if at is None:
-            second = int(_signing.clock())
-            timing = self._now
-            if timing[0] != second:
-                timing = self._now = self._second(second)
-        else:
-            timing = self._given
-            if timing[0] != at:
-                utc = at.astimezone(dt.UTC) if at.tzinfo is not dt.UTC else at
-                timing = self._given = self._timing(at, stamp_of(utc), at + self._lifetime)
+        timing = self._times(at)
         _, canon_q, url_q, sts_prefix, signing_key, expires_at = timing
         if user is not None:
             user_pair = self._user_q + _q(user)

@@ -40,7 +40,6 @@ from byob_core.signing import (
     SECOND_TEXT,
     SignedRequest,
     SignRequest,
-    stamp_of,
     utcnow,
 )
 
@@ -374,7 +373,7 @@ class IamSigner(V4Signer):
 _Timing = tuple[Any, str, bytes, str, dt.datetime]
 
 
-class PreparedV4Signer:
+class PreparedV4Signer(_signing.PreparedTimes):
     """A `V4Signer` fixed to one method and lifetime, for plain requests (a `KeySigner`).
 
     The canonical query of a plain request depends only on the time and the user; it is
@@ -460,16 +459,7 @@ class PreparedV4Signer:
     def sign_keys(
         self, keys: Sequence[str], *, at: dt.datetime | None = None, user: str | None = None
     ) -> list[SignedRequest]:
-        if at is None:
-            second = int(_signing.clock())
-            timing = self._now
-            if timing[0] != second:
-                timing = self._now = self._second(second)
-        else:
-            timing = self._given
-            if timing[0] != at:
-                utc = at.astimezone(dt.UTC) if at.tzinfo is not dt.UTC else at
-                timing = self._given = self._timing(at, stamp_of(utc), at + self._lifetime)
+        timing = self._times(at)
         _, query, prefix, day, expires_at = timing
         if user is not None:
             # google-cloud-storage sorts the encoded "name=value" pairs.
