@@ -90,7 +90,7 @@ class RetryPolicy:
     def worst_case_seconds(self) -> float:
         """The longest a call can take before it gives up: every attempt times out, every wait is full."""
         waits = sum(min(self.max_delay, self.backoff * 2**n) for n in range(self.retries))
-        return self.attempts * 2 * self.timeout + waits
+        return float(self.attempts * 2 * self.timeout + waits)
 
 
 #: Older names still read, after the new one: the Azure SDK's.
@@ -338,6 +338,7 @@ def send(
     import urllib.request
 
     policy = policy or RetryPolicy()
+    timeout = policy.timeout
     method = method.upper()
     sent = dict(headers or {})
     if body is not None and not any(h.lower() == "content-type" for h in sent):
@@ -347,7 +348,7 @@ def send(
     def once() -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(url, data=body, method=method, headers=sent)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=policy.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 answer = (
                     response.status,
                     {k.lower(): v for k, v in response.headers.items()},

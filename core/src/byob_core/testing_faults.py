@@ -145,7 +145,9 @@ class FaultContract:
 
     # -- validate --------------------------------------------------------------------------
     @pytest.mark.parametrize("fault", FAULTS)
-    def test_validate_gives_the_clean_findings(self, pair, proxy: FaultProxy, fault: str) -> None:
+    def test_validate_gives_the_clean_findings(
+        self, pair: Any, proxy: FaultProxy, fault: str
+    ) -> None:
         _, faulty, _, faulty_store = pair
         expected = [(f.check, f.status) for f in faulty.validate(TEAM).findings]
         self._spoil(proxy, fault, "validate")
@@ -163,7 +165,7 @@ class FaultContract:
     # -- multipart -------------------------------------------------------------------------
     @pytest.mark.parametrize("fault", FAULTS)
     def test_multipart_through_signed_urls_completes_intact(
-        self, pair, proxy: FaultProxy, fault: str
+        self, pair: Any, proxy: FaultProxy, fault: str
     ) -> None:
         clean, faulty, clean_store, faulty_store = pair
         spec = faulty.host.spec(faulty_store.provider)
@@ -198,7 +200,9 @@ class FaultContract:
 
     # -- byob:// ---------------------------------------------------------------------------
     @pytest.mark.parametrize("fault", FAULTS)
-    def test_byob_paths_write_and_read_intact(self, pair, proxy: FaultProxy, fault: str) -> None:
+    def test_byob_paths_write_and_read_intact(
+        self, pair: Any, proxy: FaultProxy, fault: str
+    ) -> None:
         from byob_core.fs import ByobFileSystem
 
         clean, faulty, clean_store, faulty_store = pair
@@ -243,12 +247,12 @@ class FaultContract:
 
     @pytest.mark.parametrize("fault", FAULTS)
     def test_gc_converges_to_the_clean_end_state_and_resumes_after_a_kill(
-        self, pair, proxy: FaultProxy, fault: str, tmp_path: Path
+        self, pair: Any, proxy: FaultProxy, fault: str, tmp_path: Path
     ) -> None:
         names = [f"gc/o{i:02d}" for i in range(10)]
         live = names[::3]
         clean, faulty, clean_a, clean_b = self._gc_pair(pair, tmp_path, names)
-        options = {"grace": dt.timedelta(0), "batch_size": 2}
+        options: dict[str, Any] = {"grace": dt.timedelta(0), "batch_size": 2}
 
         clean.gc(live, team=TEAM, options=GcOptions(journal=tmp_path / "a.journal", **options))
         expected = self._keys(clean, clean_a)
@@ -289,7 +293,7 @@ class FaultContract:
         return method == "POST" and "delete" in target.split("?", 1)[-1]
 
     def test_gc_that_gives_up_says_so_and_the_next_run_finishes(
-        self, pair, proxy: FaultProxy, tmp_path: Path
+        self, pair: Any, proxy: FaultProxy, tmp_path: Path
     ) -> None:
         names = [f"gc/o{i:02d}" for i in range(6)]
         live = names[:2]

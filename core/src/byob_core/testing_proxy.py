@@ -337,7 +337,7 @@ async def _read_body(
     reader: asyncio.StreamReader, headers: dict[str, str], *, until_eof: bool = False
 ) -> bytes:
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";")[0].strip(), 16)
