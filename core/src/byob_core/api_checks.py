@@ -203,6 +203,7 @@ class ChecksMixin:
         where = self.resolve(team)
         store = where.store
         findings: list[Finding] = list(self._config_findings(where))
+        self.host.spec(store.provider)  # a store no plugin serves is named before the network
         reach = _reachability(store)
         if reach is not None:
             findings.append(reach)
