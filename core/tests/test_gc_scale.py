@@ -56,6 +56,21 @@ def remaining(root: Path) -> set[str]:
     return {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()}
 
 
+def run_gc_cli(tmp_path: Path, *argv: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m byob_core gc`` on the file store of `make_store(tmp_path / "s")`."""
+    config = tmp_path / "byob.toml"
+    config.write_text(
+        f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "byob_core", "gc", "--config", str(config), *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
+    )
+
+
 @pytest.fixture(scope="module")
 def host() -> PluginHost:
     return PluginHost.load()
@@ -326,33 +341,18 @@ class TestDask:
 
     def test_cli_with_a_scheduler_and_json_progress(self, tmp_path: Path, dask_client: str) -> None:
         _store, live, young, garbage = make_store(tmp_path / "s", count=90)
-        config = tmp_path / "byob.toml"
-        config.write_text(
-            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
-        )
         (tmp_path / "live.txt").write_text("".join(f"{k}\n" for k in sorted(live)))
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "byob_core",
-                "gc",
-                "--config",
-                str(config),
-                "--live",
-                str(tmp_path / "live.txt"),
-                "--scheduler",
-                dask_client,
-                "--shards",
-                "3",
-                "--progress",
-                "json",
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
+        result = run_gc_cli(
+            tmp_path,
+            "--live",
+            str(tmp_path / "live.txt"),
+            "--scheduler",
+            dask_client,
+            "--shards",
+            "3",
+            "--progress",
+            "json",
+            "--json",
         )
         assert result.returncode == 0, result.stderr
         data = json.loads(result.stdout)
@@ -409,28 +409,14 @@ class TestDask:
 
     def test_unreachable_scheduler_is_exit_2_and_nothing_deleted(self, tmp_path: Path) -> None:
         make_store(tmp_path / "s", count=30)
-        config = tmp_path / "byob.toml"
-        config.write_text(
-            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
-        )
         (tmp_path / "live.txt").write_text("runs/0/obj-0000.bin\n")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "byob_core",
-                "gc",
-                "--config",
-                str(config),
-                "--live",
-                str(tmp_path / "live.txt"),
-                "--scheduler",
-                "tcp://127.0.0.1:9",
-            ],
-            capture_output=True,
-            text=True,
+        result = run_gc_cli(
+            tmp_path,
+            "--live",
+            str(tmp_path / "live.txt"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
             timeout=120,
-            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
         )
         assert result.returncode == 2, result.stderr
         assert "Dask scheduler" in result.stderr and "Traceback" not in result.stderr
@@ -658,29 +644,8 @@ def test_property_dask_shards_keep_exactly_live_and_young(states, shards, dask_c
 
 
 class TestCli:
-    def _config(self, tmp_path: Path) -> Path:
-        config = tmp_path / "byob.toml"
-        config.write_text(
-            f'[instance]\nprovider = "file"\nbucket = "{tmp_path / "s"}"\nsubpath = "team/sub"\n'
-        )
-        return config
-
     def _gc(self, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "byob_core",
-                "gc",
-                "--config",
-                str(self._config(tmp_path)),
-                *argv,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "BYOB_DATA_DIR": str(tmp_path / "data")},
-        )
+        return run_gc_cli(tmp_path, *argv)
 
     def test_inventory_from_the_command_line(self, tmp_path: Path) -> None:
         store, live, young, garbage = make_store(tmp_path / "s", count=40)
